@@ -1,0 +1,1 @@
+"""The command line: thin wiring from Typer commands to the capability packages."""

@@ -1,0 +1,57 @@
+"""What every command shares: one console, clean errors, and the common options."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Callable, TypeVar
+
+import typer
+from rich.console import Console
+
+from microverse.errors import MicroverseError
+
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+BenchmarkOption = Annotated[
+    Path | None,
+    typer.Option("--benchmark", help="Official-layout folder or canonical .json; default: the fetched cache.",
+                 show_default=False),
+]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one error line to stderr and return the Exit to raise."""
+    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def clean_errors(func: F) -> F:
+    """Turn :class:`MicroverseError` (and interrupts) into one line and an exit code, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MicroverseError as exc:
+            raise fail(exc.render(), exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise fail("interrupted; finished work is saved, rerun the same command to resume", 130) from None
+        except BrokenPipeError:
+            sys.exit(0)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def write_output(text: str, out: Path | None) -> None:
+    """Write to ``out`` if given, else print to stdout unstyled (so pipes get plain text)."""
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        err_console.print(f"wrote {out}")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
