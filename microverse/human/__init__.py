@@ -1,0 +1,1 @@
+"""Human evaluation: blinded preference studies, criterion annotation, and their statistics."""
