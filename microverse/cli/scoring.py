@@ -1,9 +1,146 @@
-"""``microverse score`` and ``microverse compare`` (being built)."""
+"""``microverse score`` and ``microverse compare``: scores, intervals and paired tests from judgments."""
 
 from __future__ import annotations
 
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.table import Table
+
+from microverse.bench.aggregate import DEFAULT_RESAMPLES, DEFAULT_SEED, compare_models, summarise
+from microverse.bench.judgments import ModelJudgments
+from microverse.bench.loading import load_benchmark
+from microverse.bench.official_results import read_official_results
+from microverse.bench.scoring import score_model
+from microverse.cli.common import BenchmarkOption, clean_errors, console, write_output
+from microverse.errors import MicroverseError
+
+
+class PolicyName(str, Enum):
+    corrected = "corrected"
+    official = "official"
+
+
+class WeightsName(str, Enum):
+    normalised = "normalised"
+    raw = "raw"
+
+
+class ReportFormat(str, Enum):
+    md = "md"
+    json = "json"
+    html = "html"
+
+
+OfficialResultsOption = Annotated[
+    Path | None, typer.Option("--official-results", help="Folder of <Model>_result.json from the official evaluator.")]
+DbOption = Annotated[Path | None, typer.Option("--db", help="SQLite store written by `microverse eval`.")]
+
+
+def load_judgments(official_results: Path | None, db: Path | None, model: str | None = None,
+                   judge: str | None = None) -> list[ModelJudgments]:
+    """Judgments from exactly one source: the official layout or our store."""
+    if (official_results is None) == (db is None):
+        raise MicroverseError("give exactly one of --official-results DIR or --db PATH",
+                              fix="--official-results for the official evaluator's output, --db for ours")
+    if official_results is not None:
+        found = read_official_results(official_results)
+    else:
+        from microverse.store.judgments import load_model_judgments
+
+        if not db.is_file():
+            raise MicroverseError("database not found", file=str(db), fix="run `microverse eval` first or fix --db")
+        found = load_model_judgments(db, judge=judge)
+    if model is not None:
+        found = [m for m in found if m.model == model]
+        if not found:
+            raise MicroverseError(f"no judgments for model {model!r}", fix="check --model")
+    return found
 
 
 def register(app: typer.Typer) -> None:
-    """Add the scoring commands to the root app."""
+    app.command("score")(score)
+    app.command("compare")(compare)
+
+
+@clean_errors
+def score(
+    official_results: OfficialResultsOption = None,
+    db: DbOption = None,
+    benchmark: BenchmarkOption = None,
+    policy: Annotated[PolicyName, typer.Option(help="official: number for number as calculate_scores.py; "
+                                                    "corrected: fixes C1-C8 (docs/scoring.md).")] = PolicyName.corrected,
+    weights: Annotated[WeightsName, typer.Option(help="Score with the normalised (official) or the experts' raw "
+                                                      "weights (corrected policy only).")] = WeightsName.normalised,
+    format: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.md,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the report here instead of stdout.")] = None,
+    model: Annotated[str | None, typer.Option(help="Only this model.")] = None,
+    judge: Annotated[str | None, typer.Option(help="Only judgments by this judge model (--db).")] = None,
+    reference: Annotated[bool, typer.Option(help="Add the paper's published rows, labelled.")] = False,
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples over tasks.")] = DEFAULT_RESAMPLES,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = DEFAULT_SEED,
+) -> None:
+    """Score judgments per dimension, task, level and model, with 95% bootstrap intervals."""
+    if policy == PolicyName.official and weights != WeightsName.normalised:
+        raise MicroverseError("the official policy scores with the normalised weights only",
+                              fix="drop --weights raw or use --policy corrected")
+    if format == ReportFormat.html and out is None:
+        raise MicroverseError("--format html needs --out FILE.html")
+    loaded = load_benchmark(benchmark)
+    judgments = load_judgments(official_results, db, model, judge)
+    summaries = [summarise(score_model(loaded.benchmark, j, policy.value, weights.value), resamples=resamples,
+                           seed=seed) for j in judgments]
+    settings = dict(policy=policy.value, weights=weights.value, resamples=resamples)
+    if format == ReportFormat.json:
+        from microverse.report.json_report import results_json
+
+        write_output(json.dumps(results_json(summaries, seed=seed, **settings), ensure_ascii=False, indent=2), out)
+    elif format == ReportFormat.md:
+        from microverse.report.markdown import markdown_report
+
+        write_output(markdown_report(summaries, reference=reference, **settings), out)
+    else:
+        from microverse.report.html import html_report
+
+        write_output(html_report(summaries, loaded.benchmark, reference=reference, **settings), out)
+
+
+@clean_errors
+def compare(
+    model_a: Annotated[str, typer.Argument(help="Model A.")],
+    model_b: Annotated[str, typer.Argument(help="Model B.")],
+    official_results: OfficialResultsOption = None,
+    db: DbOption = None,
+    benchmark: BenchmarkOption = None,
+    policy: Annotated[PolicyName, typer.Option()] = PolicyName.corrected,
+    format: Annotated[ReportFormat, typer.Option("--format", help="md or json.")] = ReportFormat.md,
+    alpha: Annotated[float, typer.Option(help="Family-wise significance level (Holm).")] = 0.05,
+    resamples: Annotated[int, typer.Option(help="Bootstrap and permutation resamples.")] = 10000,
+    seed: Annotated[int, typer.Option()] = DEFAULT_SEED,
+) -> None:
+    """Does A beat B? Paired tests over shared tasks per level and dimension (Holm-adjusted)."""
+    loaded = load_benchmark(benchmark)
+    judgments = {j.model: j for j in load_judgments(official_results, db)}
+    for name in (model_a, model_b):
+        if name not in judgments:
+            raise MicroverseError(f"no judgments for model {name!r}", fix=f"known models: {', '.join(sorted(judgments))}")
+    a = score_model(loaded.benchmark, judgments[model_a], policy.value)
+    b = score_model(loaded.benchmark, judgments[model_b], policy.value)
+    results = compare_models(a, b, resamples=resamples, seed=seed)
+    if format == ReportFormat.json:
+        write_output(json.dumps({"a": model_a, "b": model_b, "policy": policy.value, "alpha": alpha,
+                                 "comparisons": {k: {**vars(c), "verdict": c.verdict(alpha)} for k, c in results.items()}},
+                                indent=2), None)
+        return
+    table = Table(title=f"{model_a} (A) vs {model_b} (B), policy {policy.value}, paired over shared tasks")
+    for column in ("row", "tasks", "A", "B", "A - B", "95% CI", "p (Holm)", "verdict"):
+        table.add_column(column)
+    for name, c in results.items():
+        fmt = lambda v: "n/a" if v is None else f"{v:.1f}"  # noqa: E731
+        table.add_row(name, str(c.n), fmt(c.mean_a), fmt(c.mean_b), fmt(c.difference),
+                      "n/a" if c.low is None else f"[{c.low:.1f}, {c.high:.1f}]",
+                      "n/a" if c.p_adjusted is None else f"{c.p_adjusted:.4f}", c.verdict(alpha))
+    console.print(table)

@@ -1,0 +1,80 @@
+"""Markdown in the paper's layout: Table 1 (average and levels), Table 2 (average and dimensions)."""
+
+from __future__ import annotations
+
+from microverse.bench.aggregate import ModelSummary
+from microverse.bench.models import DIMENSIONS, LEVELS
+from microverse.bench.scoring import CORRECTIONS
+from microverse.bench.uncertainty import Estimate
+from microverse.report.paper_reference import reference_rows
+
+
+def cell(estimate: Estimate, with_ci: bool = True) -> str:
+    if estimate.mean is None:
+        return "n/a"
+    text = f"{estimate.mean:.1f}"
+    if with_ci and estimate.low is not None and estimate.n > 1:
+        text += f" [{estimate.low:.1f}, {estimate.high:.1f}]"
+    return text
+
+
+def _escape(text: str) -> str:
+    """Model names and notes go into table cells: keep pipes and markup inert."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _ranked(summaries: list[ModelSummary]) -> list[ModelSummary]:
+    return sorted(summaries, key=lambda s: (s.average.mean is None, -(s.average.mean or 0.0), s.model))
+
+
+def table_rows(summaries: list[ModelSummary], *, with_ci: bool = True, reference: bool = False) -> str:
+    """Table 1 and Table 2 only (what ``eval`` prints at the end of a run)."""
+    ranked = _ranked(summaries)
+    paper = reference_rows() if reference else {}
+    lines = ["## Table 1: average and per-level scores", "",
+             "| Model | Average | " + " | ".join(lv.value for lv in LEVELS) + " |",
+             "|---|---|" + "---|" * len(LEVELS)]
+    for s in ranked:
+        lines.append(f"| {_escape(s.model)} | {cell(s.average, with_ci)} | "
+                     + " | ".join(cell(s.levels[lv], with_ci) for lv in LEVELS) + " |")
+    for model, row in paper.items():
+        lines.append(f"| *{model} (paper)* | *{row['average']:.1f}* | "
+                     + " | ".join(f"*{row[lv.value]:.1f}*" for lv in LEVELS) + " |")
+    lines += ["", "## Table 2: average and per-dimension scores", "",
+              "| Model | Average | " + " | ".join(d.title for d in DIMENSIONS) + " |",
+              "|---|---|" + "---|" * len(DIMENSIONS)]
+    for s in ranked:
+        lines.append(f"| {_escape(s.model)} | {cell(s.average, with_ci)} | "
+                     + " | ".join(cell(s.dimensions[d], with_ci) for d in DIMENSIONS) + " |")
+    for model, row in paper.items():
+        lines.append(f"| *{model} (paper)* | *{row['average']:.1f}* | "
+                     + " | ".join(f"*{row[d.value]:.1f}*" for d in DIMENSIONS) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def markdown_report(summaries: list[ModelSummary], *, policy: str, weights: str, resamples: int,
+                    reference: bool = False) -> str:
+    lines = ["# MicroWorldBench results", "",
+             f"Policy **{policy}**, weights **{weights}**. Cells are means over tasks with a 95% bootstrap "
+             f"interval ({resamples} resamples over tasks) in brackets.", ""]
+    if reference:
+        lines += ["Rows in *italics* are the paper's published figures (GPT-5 judge, official scoring), "
+                  "for reference only.", ""]
+    lines += ["## Coverage", "", "| Model | Valid tasks | Benchmark tasks | Coverage | Missing tasks | Notes |",
+              "|---|---|---|---|---|---|"]
+    for s in _ranked(summaries):
+        sc = s.scores
+        missing = sc.missing_tasks()
+        shown = ", ".join(map(str, missing[:12])) + (f" … (+{len(missing) - 12})" if len(missing) > 12 else "")
+        notes = "; ".join(([sc.dropped] if sc.dropped else []) + sc.notes[:3])
+        if len(sc.notes) > 3:
+            notes += f"; … (+{len(sc.notes) - 3} more)"
+        rate = 100 * sc.valid_tasks / sc.benchmark_tasks if sc.benchmark_tasks else 0.0
+        lines.append(f"| {_escape(sc.model)} | {sc.valid_tasks} | {sc.benchmark_tasks} | {rate:.1f}% | "
+                     f"{shown or '-'} | {_escape(notes) or '-'} |")
+    lines += ["", table_rows(summaries, reference=reference)]
+    if policy == "corrected":
+        lines += ["## Corrections to the official scoring applied", ""]
+        lines += [f"- **{code}** {text}" for code, text in CORRECTIONS.items()]
+        lines.append("")
+    return "\n".join(lines)
