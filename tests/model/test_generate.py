@@ -1,0 +1,92 @@
+"""Generation: tiny folder loads offline, batched CFG equals stock WanPipeline, mp4 + sidecar, bench runs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from microverse.cli.app import app
+from microverse.errors import MicroverseError
+from microverse.model.pipelines import generate as gen
+from microverse.model.pipelines.video_io import read_video
+from tests.model.conftest import SMALL
+
+runner = CliRunner()
+
+
+def test_tiny_folder_loads_offline_with_stock_wan_pipeline(tiny_model):
+    from diffusers import WanPipeline
+
+    pipe = WanPipeline.from_pretrained(tiny_model)
+    ids = pipe.tokenizer("A mitochondrion, 2 cristae!").input_ids
+    assert ids[-1] == pipe.tokenizer.eos_token_id and pipe.tokenizer.unk_token_id not in ids
+    assert (tiny_model / "model_index.json").is_file()
+
+
+def test_batched_guidance_matches_stock_pipeline(tiny_model):
+    from diffusers import WanPipeline
+
+    from microverse.model.pipelines.pipeline_microverse import MicroVersePipeline
+
+    args = dict(prompt="cells divide", negative_prompt="blurry", num_inference_steps=3, guidance_scale=5.0,
+                output_type="latent", **{"height": 64, "width": 64, "num_frames": 9})
+    stock = WanPipeline.from_pretrained(tiny_model)(generator=torch.Generator().manual_seed(3), **args).frames
+    ours = MicroVersePipeline.from_pretrained(tiny_model)
+    batched = ours(generator=torch.Generator().manual_seed(3), **args).frames
+    separate = ours(generator=torch.Generator().manual_seed(3), batch_cfg=False, **args).frames
+    assert torch.equal(separate, stock)
+    torch.testing.assert_close(batched, stock, rtol=1e-4, atol=1e-5)
+    other_seed = ours(generator=torch.Generator().manual_seed(4), **args).frames
+    assert not torch.allclose(other_seed, stock)
+
+
+def test_generate_prompt_writes_mp4_and_sidecar(tiny_model, tmp_path):
+    out = tmp_path / "v.mp4"
+    result = runner.invoke(app, ["generate", "--prompt", "a neuron fires", "--out", str(out), "--model",
+                                 str(tiny_model), "--height", "64", "--width", "96", "--frames", "9",
+                                 "--steps", "2", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    frames = read_video(out)
+    assert frames.shape == (9, 64, 96, 3)
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    assert sidecar["seed"] == 7 and sidecar["steps"] == 2 and sidecar["prompt"] == "a neuron fires"
+    assert sidecar["model"] == str(tiny_model) and sidecar["guidance"] == 5.0
+
+
+def test_generate_rejects_bad_settings_with_one_line(tiny_model, tmp_path):
+    result = runner.invoke(app, ["generate", "--prompt", "x", "--out", str(tmp_path / "v.mp4"),
+                                 "--model", str(tiny_model), "--frames", "10"])
+    assert result.exit_code == 2 and "4k+1" in result.output and "Traceback" not in result.output
+
+
+def test_shards_partition_and_resume_skips_finished(tmp_path):
+    jobs = [gen.Job(i, f"p{i}") for i in range(1, 8)]
+    shards = [gen.pending(jobs, tmp_path, (i, 3)) for i in range(3)]
+    assert sorted(j.index for s in shards for j in s) == list(range(1, 8))
+    (tmp_path / "1.mp4").write_bytes(b"x")
+    assert 1 in {j.index for j in gen.pending(jobs, tmp_path, (0, 1))}  # no sidecar yet: not finished
+    (tmp_path / "1.json").write_text("{}")
+    assert 1 not in {j.index for j in gen.pending(jobs, tmp_path, (0, 1))}
+    with pytest.raises(MicroverseError):
+        gen.parse_shard("3/3")
+    assert gen.parse_tasks("1, 5,9") == {1, 5, 9}
+
+
+@pytest.mark.slow
+def test_bench_generates_selected_tasks_and_resumes(tiny_model, tmp_path, official_dir):
+    out = tmp_path / "videos"
+    args = ["generate", "--bench", "--benchmark", str(official_dir), "--tasks", "2,5", "--out", str(out),
+            "--model", str(tiny_model), "--height", "64", "--width", "64", "--frames", "5", "--steps", "1"]
+    assert runner.invoke(app, args).exit_code == 0
+    assert sorted(p.name for p in out.glob("*.mp4")) == ["2.mp4", "5.mp4"]
+    assert json.loads((out / "5.json").read_text())["task"] == 5
+    before = (out / "2.mp4").stat().st_mtime_ns
+    (out / "5.mp4").unlink()
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0 and "1 videos to generate" in result.output
+    assert (out / "2.mp4").stat().st_mtime_ns == before and (out / "5.mp4").is_file()
+    assert np.asarray(read_video(out / "5.mp4")).shape[0] == 5
