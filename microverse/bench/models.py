@@ -15,10 +15,11 @@ exporting back to the official layout is lossless.
 
 from __future__ import annotations
 
+import math
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SCHEMA_VERSION = "microverse.benchmark/1"
 
@@ -80,6 +81,13 @@ class Criterion(BaseModel):
     weight: float = Field(description="normalised weight (the official scoring weight)")
     raw_weight: float | None = Field(default=None, description="the experts' raw weight, if known")
     official: OfficialEncoding | None = None
+
+    @field_validator("weight", "raw_weight")
+    @classmethod
+    def _finite_non_negative(cls, value: float | None) -> float | None:
+        if value is not None and (not math.isfinite(value) or value < 0):
+            raise ValueError(f"weight {value} must be a finite number >= 0")
+        return value
 
     @property
     def is_penalty(self) -> bool:

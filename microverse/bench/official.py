@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from microverse.bench.anomalies import Anomaly
-from microverse.bench.models import (Benchmark, BenchmarkSource, Criterion, Dimension, Level,
-                                     OfficialEncoding, Task)
+from microverse.bench.models import Benchmark, BenchmarkSource, Criterion, Dimension, Level, OfficialEncoding, Task
 from microverse.errors import MicroverseError
 
 RAW_FILE = "MWBenchRubrics.json"
@@ -193,8 +192,18 @@ class _Reader:
             repository=OFFICIAL_REPOSITORY, commit=None,
             files={name: sha256_of(self.directory / name) for name in OFFICIAL_FILES}), tasks=tasks)
 
+    def check_dimension_names(self, record: dict, name: str, index: int) -> None:
+        known = {dim.rubric_key for dim in Dimension}
+        for key in record:
+            if key.startswith("rubrics_") and key not in known:
+                self.fail(f"unknown dimension {key!r}", name, index, key,
+                          fix=f"dimensions are {', '.join(sorted(known))}")
+
     def task(self, index: int, raw: dict | None, norm: dict, meta: dict | None,
              key_seen: dict[str, str]) -> Task:
+        self.check_dimension_names(norm, NORM_FILE, index)
+        if raw is not None:
+            self.check_dimension_names(raw, RAW_FILE, index)
         prompt, requirement, key = self.texts(norm, NORM_FILE, index)
         key_seen[NORM_FILE] = key
         official_texts: dict[str, str] = {}

@@ -47,6 +47,11 @@ def _record(item: Any, position: int, path: Path) -> TaskJudgments:
         raise MicroverseError(f"is {type(item).__name__}, expected an object", file=str(path),
                               item=f"item {position}")
     index = item.get("index")
+    known = {f"{dim.value}_eval" for dim in DIMENSIONS}
+    for key in item:
+        if key.endswith("_eval") and key not in known:
+            raise MicroverseError(f"unknown dimension {key!r}", file=str(path), item=f"task {index}",
+                                  fix=f"result keys are {', '.join(sorted(known))}")
     dims = {}
     for dim in DIMENSIONS:
         key = f"{dim.value}_eval"
