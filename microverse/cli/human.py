@@ -1,4 +1,4 @@
-"""Commands of the `human` capability: agreement statistics and human evaluation studies."""
+"""Commands of the `human` capability: preference and annotation studies, their results, agreement."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from microverse.cli.common import clean_errors, console, write_output
+from microverse.cli.common import BenchmarkOption, clean_errors, console, err_console, write_output
+from microverse.errors import MicroverseError
 
 human_app = typer.Typer(help="Human evaluation: preference studies, criterion annotation, agreement.",
                         no_args_is_help=True)
@@ -20,12 +21,193 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
+StudyDb = Annotated[Path, typer.Option("--db", help="SQLite file holding the studies (created if new).")]
+StudyName = Annotated[str, typer.Option("--study", help="Study name.")]
+ModelOption = Annotated[list[str], typer.Option("--model", help="NAME=FOLDER with <task index>.mp4 videos; repeat.")]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table or json.")]
+OutOption = Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")]
+
+
+def parse_pairs(values: list[str], what: str) -> dict[str, Path]:
+    """``NAME=PATH`` options into a dict, with a clear error for a malformed or repeated one."""
+    pairs: dict[str, Path] = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise MicroverseError(f"{what} {value!r} is not NAME=PATH", fix=f"write {what} NAME=/path/to/folder")
+        if name.strip() in pairs:
+            raise MicroverseError(f"{what} {name.strip()!r} given twice")
+        pairs[name.strip()] = Path(path.strip())
+    return pairs
+
+
+@human_app.command("create-preference")
+@clean_errors
+def create_preference(
+    db: StudyDb, name: Annotated[str, typer.Option("--name", help="Name of the new study.")],
+    model: ModelOption, benchmark: BenchmarkOption = None,
+    dimension: Annotated[list[str] | None, typer.Option(
+        "--dimension", help="Ask per dimension (scientific, visual, instruction); default one 'overall' choice.")] = None,
+    per_level: Annotated[int | None, typer.Option("--per-level", help="Sample this many tasks per level "
+                                                  "(paper: 20).")] = None,
+    task: Annotated[list[int] | None, typer.Option("--task", help="Use exactly these task indices.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for sampling and the blinded layouts.")] = 0,
+) -> None:
+    """Create a blinded preference study over 2-3 models' videos."""
+    from microverse.bench.loading import load_benchmark
+    from microverse.human.study import create_preference_study
+    from microverse.store.studies import open_studies
+
+    lb = load_benchmark(benchmark)
+    conn = open_studies(db)
+    study = create_preference_study(conn, name, lb.benchmark, str(lb.path.resolve()), parse_pairs(model, "--model"),
+                                    dimensions=dimension, per_level=per_level, tasks=task, seed=seed)
+    _created(conn, study)
+
+
+@human_app.command("create-annotation")
+@clean_errors
+def create_annotation(
+    db: StudyDb, name: Annotated[str, typer.Option("--name", help="Name of the new study.")],
+    model: ModelOption, benchmark: BenchmarkOption = None,
+    per_level: Annotated[int | None, typer.Option("--per-level", help="Sample this many tasks per level.")] = None,
+    task: Annotated[list[int] | None, typer.Option("--task", help="Use exactly these task indices.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for sampling.")] = 0,
+) -> None:
+    """Create a criterion-level annotation study: experts mark each rubric criterion 0/1 per video."""
+    from microverse.bench.loading import load_benchmark
+    from microverse.human.study import create_annotation_study
+    from microverse.store.studies import open_studies
+
+    lb = load_benchmark(benchmark)
+    conn = open_studies(db)
+    study = create_annotation_study(conn, name, lb.benchmark, str(lb.path.resolve()), parse_pairs(model, "--model"),
+                                    per_level=per_level, tasks=task, seed=seed)
+    _created(conn, study)
+
+
+def _created(conn, study) -> None:
+    from microverse.store.studies import list_items
+
+    items = list_items(conn, study)
+    levels: dict[str, int] = {}
+    for item in items:
+        levels[item.payload.get("level") or "no level"] = levels.get(item.payload.get("level") or "no level", 0) + 1
+    console.print(f"created {study.kind} study [bold]{study.name}[/] with {len(items)} items "
+                  f"({', '.join(f'{k}: {v}' for k, v in sorted(levels.items()))}); "
+                  f"add raters with `microverse human add-raters`")
+
+
+@human_app.command("add-raters")
+@clean_errors
+def add_raters(db: StudyDb, study: StudyName,
+               rater: Annotated[list[str], typer.Option("--rater", help="Rater name; repeat.")]) -> None:
+    """Register raters and print their tokens (shown once: only a hash is stored)."""
+    from microverse.human.study import add_raters as add
+    from microverse.store.studies import get_study, open_studies
+
+    conn = open_studies(db)
+    tokens = add(conn, get_study(conn, study), rater)
+    for name, token in tokens.items():
+        typer.echo(f"{name}\t{token}")
+    err_console.print("give each rater their token; it is not stored and cannot be shown again")
+
+
+@human_app.command("rotate-token")
+@clean_errors
+def rotate_token(db: StudyDb, study: StudyName, rater: Annotated[str, typer.Option("--rater")]) -> None:
+    """Issue a new token for a rater (the old one stops working)."""
+    from microverse.human.study import rotate_token as rotate
+    from microverse.store.studies import get_study, open_studies
+
+    conn = open_studies(db)
+    typer.echo(f"{rater}\t{rotate(conn, get_study(conn, study), rater)}")
+
+
+@human_app.command("list")
+@clean_errors
+def list_studies(db: StudyDb, format: FormatOption = OutputFormat.table) -> None:
+    """Studies in the database with each rater's progress."""
+    from rich.table import Table
+
+    from microverse.human.study import study_summary
+    from microverse.store.studies import list_studies as all_studies, open_studies
+
+    conn = open_studies(db, readonly=True)
+    summaries = [study_summary(conn, s) for s in all_studies(conn)]
+    if format == OutputFormat.json:
+        write_output(json.dumps(summaries, indent=2), None)
+        return
+    table = Table("study", "kind", "items", "rater", "items done", "answers")
+    for s in summaries:
+        for rater, p in (s["raters"] or {"-": None}).items():
+            done = f"{p['answered_items']}/{p['total_items']}" if p else "-"
+            answers = f"{p['answered_questions']}/{p['total_questions']}" if p else "-"
+            table.add_row(s["name"], s["kind"], str(s["items"]), rater, done, answers)
+    console.print(table)
+
+
+@human_app.command("results")
+@clean_errors
+def results(
+    db: StudyDb, study: StudyName,
+    judge: Annotated[list[str] | None, typer.Option(
+        "--judge", help="NAME=FOLDER of <Model>_result.json judge results to compare with the humans; repeat.")] = None,
+    benchmark: BenchmarkOption = None,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    format: FormatOption = OutputFormat.table, out: OutOption = None,
+) -> None:
+    """Preference ratios with 95% intervals, rater agreement and judge-vs-human agreement
+    (or, for an annotation study, per-criterion judge accuracy against the experts)."""
+    from microverse.bench.loading import load_benchmark
+    from microverse.human.judges import load_judge
+    from microverse.human.stats import annotation_results, preference_results
+    from microverse.human.study import PREFERENCE
+    from microverse.store.studies import get_study, list_answers, list_items, open_studies
+
+    conn = open_studies(db, readonly=True)
+    s = get_study(conn, study)
+    judges = []
+    if judge:
+        lb = load_benchmark(benchmark if benchmark is not None else Path(s.config["benchmark"]))
+        judges = [load_judge(name, path, lb.benchmark) for name, path in parse_pairs(judge, "--judge").items()]
+    items, answers = list_items(conn, s), list_answers(conn, s)
+    if s.kind == PREFERENCE:
+        summary = preference_results(s, items, answers, judges=judges, seed=seed)
+    else:
+        summary = annotation_results(s, items, answers, judges=judges)
+    if format == OutputFormat.json:
+        write_output(json.dumps(summary, indent=2), out)
+    else:
+        from microverse.human.report import render_results
+
+        write_output(render_results(summary), out)
+
+
+@human_app.command("export")
+@clean_errors
+def export(db: StudyDb, study: StudyName,
+           out: Annotated[Path, typer.Option("--out", help="CSV file to write (rater,item,question,label).")]) -> None:
+    """Every answer as CSV; `--question` columns make it ready for `microverse human agreement`."""
+    import csv
+    import io
+
+    from microverse.store.studies import get_study, list_answers, open_studies
+
+    conn = open_studies(db, readonly=True)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["rater", "item", "question", "label", "revision", "answered_at"])
+    for a in list_answers(conn, get_study(conn, study)):
+        writer.writerow([a.rater, f"{a.item_key}|{a.question}", a.question, a.answer, a.revision, a.answered_at])
+    write_output(buffer.getvalue(), out)
+
+
 @human_app.command("agreement")
 @clean_errors
 def agreement(
     ratings: Annotated[Path, typer.Argument(help="CSV with columns rater,item,label (blank label = skipped).")],
-    format: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
-    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+    format: FormatOption = OutputFormat.table, out: OutOption = None,
 ) -> None:
     """Pairwise Cohen's kappa, Fleiss' kappa and Krippendorff's alpha (nominal) of a ratings file."""
     from microverse.bench.agreement import agreement_summary
@@ -35,27 +217,9 @@ def agreement(
     if format == OutputFormat.json:
         write_output(json.dumps(summary, indent=2), out)
         return
-    _print_agreement(summary)
+    from microverse.human.report import render_agreement
 
-
-def _fmt(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.3f}"
-
-
-def _print_agreement(summary: dict) -> None:
-    from rich.table import Table
-
-    console.print(f"{summary['n_raters']} raters, {summary['n_items']} items, {summary['n_ratings']} ratings, "
-                  f"labels: {', '.join(summary['labels'])}")
-    table = Table("rater A", "rater B", "items", "agreement", "Cohen's kappa", title="Pairwise Cohen's kappa")
-    for p in summary["cohen_kappa_pairwise"]:
-        table.add_row(p["rater_a"], p["rater_b"], str(p["n_items"]), _fmt(p["percent_agreement"]), _fmt(p["kappa"]))
-    console.print(table)
-    fleiss = summary["fleiss_kappa"]
-    console.print(f"mean Cohen's kappa: {_fmt(summary['cohen_kappa_mean'])}")
-    console.print(f"Fleiss' kappa: {_fmt(fleiss['kappa'])} (on {fleiss['n_items']} items rated by all "
-                  f"{fleiss['n_raters']} raters; {fleiss['n_items_dropped']} dropped)")
-    console.print(f"Krippendorff's alpha (nominal): {_fmt(summary['krippendorff_alpha'])}")
+    write_output(render_agreement(summary), out)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,267 @@
+"""Human studies: create them, issue rater tokens, lay items out blind, and record clicks.
+
+Two kinds, both stored with :mod:`microverse.store.studies`:
+
+- ``preference``: per sampled task, the videos of 2-3 models side by side; the rater picks
+  the best or a tie, per dimension (or once, ``overall``). Models are shown as positions
+  A/B/C; the position -> model layout is shuffled per (rater, item) from the study seed, so
+  it is stable across reloads, differs between raters, and is saved with every answer.
+- ``annotation``: one video per item; an expert marks each rubric criterion 0/1, exactly
+  the judge's task, giving per-criterion judge accuracy against experts.
+
+Raters are identified by a random token (only its hash is stored). Every answer is
+validated here before it reaches the store, so bad input changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from microverse.bench.models import DIMENSIONS, Benchmark, Task
+from microverse.errors import MicroverseError
+from microverse.human.videos import index_videos
+from microverse.store import studies as store
+from microverse.store.studies import Answer, Forbidden, Item, Study
+
+PREFERENCE = "preference"
+ANNOTATION = "annotation"
+TIE = "tie"
+OVERALL = "overall"
+POSITIONS = "ABC"
+DIMENSION_NAMES = tuple(d.value for d in DIMENSIONS)
+
+
+# ---------------------------------------------------------------- creation
+
+def _video_tables(model_folders: dict[str, Path]) -> dict[str, dict[int, Path]]:
+    return {model: index_videos(folder) for model, folder in model_folders.items()}
+
+
+def sample_tasks(benchmark: Benchmark, available: set[int], *, per_level: int | None, tasks: list[int] | None,
+                 seed: int) -> list[Task]:
+    """The explicit ``tasks`` (each must exist and have every video), or ``per_level`` tasks per level.
+
+    Per-level sampling follows the paper (20 per level); a level with fewer usable tasks
+    gives what it has, which the command reports.
+    """
+    by_index = benchmark.by_index()
+    if tasks:
+        chosen = []
+        for index in tasks:
+            if index not in by_index:
+                raise MicroverseError(f"unknown task {index}", item=f"task {index}",
+                                      fix="pick indices from the benchmark (`microverse bench show`)")
+            if index not in available:
+                raise MicroverseError(f"task {index} has no video for every model", item=f"task {index}",
+                                      fix="generate the missing videos or leave the task out")
+            chosen.append(by_index[index])
+        return chosen
+    rng = random.Random(seed)
+    usable = [t for t in benchmark.tasks if t.index in available]
+    if per_level is None:
+        return usable
+    chosen = []
+    for level in sorted({t.level for t in usable}, key=lambda lv: str(lv.value if lv else "")):
+        pool = [t for t in usable if t.level == level]
+        chosen.extend(sorted(rng.sample(pool, min(per_level, len(pool))), key=lambda t: t.index))
+    return chosen
+
+
+def create_preference_study(conn: sqlite3.Connection, name: str, benchmark: Benchmark, benchmark_path: str,
+                            model_folders: dict[str, Path], *, dimensions: list[str] | None = None,
+                            per_level: int | None = None, tasks: list[int] | None = None, seed: int = 0) -> Study:
+    """A blinded preference study over the tasks every model has a video for."""
+    if not 2 <= len(model_folders) <= len(POSITIONS):
+        raise MicroverseError(f"a preference study compares 2 or 3 models, got {len(model_folders)}",
+                              fix="pass --model NAME=FOLDER two or three times")
+    if TIE in model_folders:
+        raise MicroverseError("'tie' cannot be a model name", fix="rename the model")
+    dims = dimensions or [OVERALL]
+    bad = [d for d in dims if d not in (*DIMENSION_NAMES, OVERALL)]
+    if bad:
+        raise MicroverseError(f"unknown dimension(s) {', '.join(bad)}",
+                              fix=f"use {', '.join(DIMENSION_NAMES)} or {OVERALL}")
+    videos = _video_tables(model_folders)
+    available = set.intersection(*(set(v) for v in videos.values()))
+    chosen = sample_tasks(benchmark, available, per_level=per_level, tasks=tasks, seed=seed)
+    if not chosen:
+        raise MicroverseError("no task has a video for every model",
+                              fix="check that the folders hold <task index>.mp4 files for the same tasks")
+    items = [(str(t.index), t.index, {"prompt": t.prompt, "requirement": t.requirement,
+                                      "level": t.level.value if t.level else None,
+                                      "videos": {m: str(videos[m][t.index]) for m in model_folders}})
+             for t in chosen]
+    config = {"models": list(model_folders), "dimensions": dims, "seed": seed, "benchmark": benchmark_path,
+              "video_folders": {m: str(Path(f).resolve()) for m, f in model_folders.items()}}
+    return store.create_study(conn, name, PREFERENCE, config, items)
+
+
+def create_annotation_study(conn: sqlite3.Connection, name: str, benchmark: Benchmark, benchmark_path: str,
+                            model_folders: dict[str, Path], *, per_level: int | None = None,
+                            tasks: list[int] | None = None, seed: int = 0) -> Study:
+    """Criterion-level annotation: one item per (task, model) video, one 0/1 question per criterion."""
+    if not model_folders:
+        raise MicroverseError("an annotation study needs at least one model", fix="pass --model NAME=FOLDER")
+    videos = _video_tables(model_folders)
+    available = set().union(*(set(v) for v in videos.values()))
+    chosen = sample_tasks(benchmark, available, per_level=per_level, tasks=tasks, seed=seed)
+    items = []
+    for task in chosen:
+        criteria = [{"key": f"{dim.value}:{k}", "dimension": dim.value, "description": c.description,
+                     "polarity": c.polarity, "weight": c.weight}
+                    for dim in DIMENSIONS for k, c in enumerate(task.criteria(dim))]
+        for model in model_folders:
+            if task.index in videos[model]:
+                items.append((f"{task.index}:{model}", task.index,
+                              {"prompt": task.prompt, "requirement": task.requirement, "model": model,
+                               "level": task.level.value if task.level else None,
+                               "video": str(videos[model][task.index]), "criteria": criteria}))
+    if not items:
+        raise MicroverseError("no video found for the chosen tasks", fix="check the model folders")
+    config = {"models": list(model_folders), "seed": seed, "benchmark": benchmark_path,
+              "video_folders": {m: str(Path(f).resolve()) for m, f in model_folders.items()}}
+    return store.create_study(conn, name, ANNOTATION, config, items)
+
+
+# ---------------------------------------------------------------- raters
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    return "mv_" + secrets.token_urlsafe(18)
+
+
+def add_raters(conn: sqlite3.Connection, study: Study, names: list[str]) -> dict[str, str]:
+    """Register raters and return their tokens (shown once; only hashes are stored)."""
+    tokens = {}
+    for name in names:
+        name = name.strip()
+        if not name:
+            raise MicroverseError("empty rater name", fix="pass --rater NAME")
+        token = new_token()
+        store.add_rater(conn, study, name, hash_token(token))
+        tokens[name] = token
+    return tokens
+
+
+def rotate_token(conn: sqlite3.Connection, study: Study, rater: str) -> str:
+    token = new_token()
+    store.replace_token(conn, study, rater, hash_token(token))
+    return token
+
+
+def authenticate(conn: sqlite3.Connection, token: str, study_name: str | None = None) -> tuple[Study, str]:
+    """The (study, rater) a token belongs to; a token for another study is refused."""
+    found = store.rater_for_token_hash(conn, hash_token(token.strip())) if token else None
+    if found is None:
+        raise Forbidden("unknown rater token", fix="use the token printed by `microverse human add-raters`")
+    study, rater = found
+    if study_name is not None and study.name != study_name:
+        raise Forbidden(f"this token belongs to another study, not {study_name!r}",
+                        fix="open the study your token was issued for")
+    return study, rater
+
+
+# ---------------------------------------------------------------- blinded layout
+
+def _rng(study: Study, *parts: str) -> random.Random:
+    digest = hashlib.sha256("\x1f".join([str(study.config.get("seed", 0)), study.name, *parts]).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def layout(study: Study, rater: str, item: Item) -> list[str]:
+    """The models in the order shown to ``rater`` for ``item`` (position A first)."""
+    models = list(item.payload["videos"])
+    _rng(study, "layout", rater, item.key).shuffle(models)
+    return models
+
+
+def item_order(study: Study, rater: str, items: list[Item]) -> list[Item]:
+    """Items in this rater's own random order (stable across sessions)."""
+    ordered = list(items)
+    _rng(study, "order", rater).shuffle(ordered)
+    return ordered
+
+
+def questions(study: Study, item: Item) -> list[str]:
+    if study.kind == PREFERENCE:
+        return list(study.config["dimensions"])
+    return [c["key"] for c in item.payload["criteria"]]
+
+
+# ---------------------------------------------------------------- answers
+
+@dataclass(frozen=True)
+class Progress:
+    answered_items: int
+    total_items: int
+    answered_questions: int
+    total_questions: int
+
+
+def progress(conn: sqlite3.Connection, study: Study, rater: str) -> Progress:
+    items = store.list_items(conn, study)
+    answered: dict[str, set[str]] = {}
+    for a in store.list_answers(conn, study, rater):
+        answered.setdefault(a.item_key, set()).add(a.question)
+    total_q = sum(len(questions(study, i)) for i in items)
+    done_items = sum(1 for i in items if set(questions(study, i)) <= answered.get(i.key, set()))
+    return Progress(done_items, len(items), sum(len(v) for v in answered.values()), total_q)
+
+
+def _check_question(study: Study, item: Item, question: str) -> None:
+    if question not in questions(study, item):
+        raise MicroverseError(f"item {item.key!r} has no question {question!r}",
+                              fix=f"answer one of {', '.join(questions(study, item))}")
+
+
+def record_preference(conn: sqlite3.Connection, study: Study, rater: str, item_key: str, dimension: str,
+                      choice: str, seen_revision: int | None) -> Answer:
+    """Save a click: ``choice`` is a shown position (A/B/C) or ``tie``; the model it meant is stored."""
+    if study.kind != PREFERENCE:
+        raise MicroverseError(f"study {study.name!r} is not a preference study")
+    item = store.get_item(conn, study, item_key)
+    _check_question(study, item, dimension)
+    shown = layout(study, rater, item)
+    choice = choice.strip()
+    if choice.lower() == TIE:
+        answer = TIE
+    elif len(choice) == 1 and choice.upper() in POSITIONS[: len(shown)]:
+        answer = shown[POSITIONS.index(choice.upper())]
+    else:
+        raise MicroverseError(f"invalid choice {choice!r}",
+                              fix=f"choose one of {', '.join(POSITIONS[: len(shown)])} or tie")
+    return store.save_answer(conn, study, rater, item.key, dimension, answer,
+                             {"layout": shown, "position": choice.upper() if answer != TIE else TIE},
+                             seen_revision)
+
+
+def record_annotation(conn: sqlite3.Connection, study: Study, rater: str, item_key: str, criterion: str,
+                      value: str, seen_revision: int | None) -> Answer:
+    """Save one criterion mark: 1 (the video meets it) or 0."""
+    if study.kind != ANNOTATION:
+        raise MicroverseError(f"study {study.name!r} is not an annotation study")
+    item = store.get_item(conn, study, item_key)
+    _check_question(study, item, criterion)
+    if str(value).strip() not in ("0", "1"):
+        raise MicroverseError(f"invalid mark {value!r}", fix="mark 1 (met) or 0 (not met)")
+    return store.save_answer(conn, study, rater, item.key, criterion, str(value).strip(), None, seen_revision)
+
+
+def rater_answers(conn: sqlite3.Connection, study: Study, rater: str) -> dict[tuple[str, str], Answer]:
+    """This rater's own answers only, by (item, question)."""
+    return {(a.item_key, a.question): a for a in store.list_answers(conn, study, rater)}
+
+
+def study_summary(conn: sqlite3.Connection, study: Study) -> dict[str, Any]:
+    raters = store.list_raters(conn, study)
+    return {"name": study.name, "kind": study.kind, "items": len(store.list_items(conn, study)),
+            "raters": {r: progress(conn, study, r).__dict__ for r in raters}, "config": study.config}

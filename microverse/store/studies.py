@@ -1,0 +1,257 @@
+"""SQL for human studies: studies, their items, raters (by token hash) and answers.
+
+One table design serves every kind of study (preference, criterion annotation, task
+screening, rubric revision): an item is what a rater looks at, a question is one thing
+asked about it (a dimension, a criterion, "approve"), an answer is one click. Every
+click is also appended to ``study_answer_log`` so a changed answer leaves a trace.
+
+Only token *hashes* are stored: a database copied to a colleague does not hand out
+logins. Answers carry a revision number; writing requires the revision the rater saw,
+so a double submit or a stale second tab is refused instead of silently overwriting.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from microverse.errors import MicroverseError
+from microverse.store.db import connect, migrate, transaction
+
+COMPONENT = "studies"
+
+MIGRATIONS = [
+    """
+    CREATE TABLE studies (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        config TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE study_items (
+        study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+        item_key TEXT NOT NULL,
+        ordinal INTEGER NOT NULL,
+        task_index INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        PRIMARY KEY (study_id, item_key)
+    );
+    CREATE TABLE study_raters (
+        study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+        rater TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (study_id, rater)
+    );
+    CREATE TABLE study_answers (
+        study_id INTEGER NOT NULL,
+        rater TEXT NOT NULL,
+        item_key TEXT NOT NULL,
+        question TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        detail TEXT,
+        revision INTEGER NOT NULL,
+        answered_at TEXT NOT NULL,
+        PRIMARY KEY (study_id, rater, item_key, question),
+        FOREIGN KEY (study_id, rater) REFERENCES study_raters(study_id, rater) ON DELETE CASCADE,
+        FOREIGN KEY (study_id, item_key) REFERENCES study_items(study_id, item_key) ON DELETE CASCADE
+    );
+    CREATE TABLE study_answer_log (
+        id INTEGER PRIMARY KEY,
+        study_id INTEGER NOT NULL,
+        rater TEXT NOT NULL,
+        item_key TEXT NOT NULL,
+        question TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        detail TEXT,
+        revision INTEGER NOT NULL,
+        answered_at TEXT NOT NULL
+    );
+    """,
+]
+
+
+class Conflict(MicroverseError):
+    """The answer changed since the rater saw it (duplicate vote, stale page)."""
+
+
+class NotFound(MicroverseError):
+    """An unknown study, item or rater."""
+
+
+class Forbidden(MicroverseError):
+    """A token that is unknown or belongs to another study."""
+
+
+@dataclass(frozen=True)
+class Study:
+    id: int
+    name: str
+    kind: str
+    config: dict[str, Any]
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str
+    ordinal: int
+    task_index: int
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Answer:
+    rater: str
+    item_key: str
+    question: str
+    answer: str
+    detail: dict[str, Any] | None
+    revision: int
+    answered_at: str
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def open_studies(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open (and migrate unless read-only) the database holding studies."""
+    conn = connect(path, readonly=readonly)
+    if not readonly:
+        migrate(conn, COMPONENT, MIGRATIONS)
+    return conn
+
+
+def create_study(conn: sqlite3.Connection, name: str, kind: str, config: dict[str, Any],
+                 items: list[tuple[str, int, dict[str, Any]]]) -> Study:
+    """Create a study with its items ``(key, task_index, payload)`` in one transaction."""
+    with transaction(conn):
+        if conn.execute("SELECT 1 FROM studies WHERE name = ?", (name,)).fetchone():
+            raise Conflict(f"a study named {name!r} already exists", fix="choose another --name")
+        cur = conn.execute("INSERT INTO studies(name, kind, config, created_at) VALUES (?, ?, ?, ?)",
+                           (name, kind, json.dumps(config), _now()))
+        study_id = cur.lastrowid
+        conn.executemany(
+            "INSERT INTO study_items(study_id, item_key, ordinal, task_index, payload) VALUES (?, ?, ?, ?, ?)",
+            [(study_id, key, ordinal, task, json.dumps(payload))
+             for ordinal, (key, task, payload) in enumerate(items)])
+    return get_study(conn, name)
+
+
+def _study(row: sqlite3.Row) -> Study:
+    return Study(row["id"], row["name"], row["kind"], json.loads(row["config"]), row["created_at"])
+
+
+def get_study(conn: sqlite3.Connection, name: str) -> Study:
+    row = conn.execute("SELECT * FROM studies WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        known = ", ".join(s.name for s in list_studies(conn)) or "none"
+        raise NotFound(f"no study named {name!r} (known: {known})",
+                       fix="create it with `microverse human create-preference` or `create-annotation`")
+    return _study(row)
+
+
+def list_studies(conn: sqlite3.Connection) -> list[Study]:
+    return [_study(r) for r in conn.execute("SELECT * FROM studies ORDER BY id")]
+
+
+def _item(row: sqlite3.Row) -> Item:
+    return Item(row["item_key"], row["ordinal"], row["task_index"], json.loads(row["payload"]))
+
+
+def list_items(conn: sqlite3.Connection, study: Study) -> list[Item]:
+    return [_item(r) for r in conn.execute(
+        "SELECT * FROM study_items WHERE study_id = ? ORDER BY ordinal", (study.id,))]
+
+
+def get_item(conn: sqlite3.Connection, study: Study, key: str) -> Item:
+    row = conn.execute("SELECT * FROM study_items WHERE study_id = ? AND item_key = ?", (study.id, key)).fetchone()
+    if row is None:
+        raise NotFound(f"study {study.name!r} has no item {key!r}", fix="pick an item from the study's list")
+    return _item(row)
+
+
+def add_rater(conn: sqlite3.Connection, study: Study, rater: str, token_hash: str) -> None:
+    with transaction(conn):
+        if conn.execute("SELECT 1 FROM study_raters WHERE study_id = ? AND rater = ?",
+                        (study.id, rater)).fetchone():
+            raise Conflict(f"study {study.name!r} already has a rater {rater!r}",
+                           fix="choose another name, or use `rotate-token` to issue a new token")
+        conn.execute("INSERT INTO study_raters(study_id, rater, token_hash, created_at) VALUES (?, ?, ?, ?)",
+                     (study.id, rater, token_hash, _now()))
+
+
+def replace_token(conn: sqlite3.Connection, study: Study, rater: str, token_hash: str) -> None:
+    with transaction(conn):
+        cur = conn.execute("UPDATE study_raters SET token_hash = ? WHERE study_id = ? AND rater = ?",
+                           (token_hash, study.id, rater))
+        if cur.rowcount == 0:
+            raise NotFound(f"study {study.name!r} has no rater {rater!r}")
+
+
+def list_raters(conn: sqlite3.Connection, study: Study) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT rater FROM study_raters WHERE study_id = ? ORDER BY rater",
+                                       (study.id,))]
+
+
+def rater_for_token_hash(conn: sqlite3.Connection, token_hash: str) -> tuple[Study, str] | None:
+    row = conn.execute("SELECT s.*, r.rater FROM study_raters r JOIN studies s ON s.id = r.study_id "
+                       "WHERE r.token_hash = ?", (token_hash,)).fetchone()
+    return (_study(row), row["rater"]) if row else None
+
+
+def _answer(row: sqlite3.Row) -> Answer:
+    detail = json.loads(row["detail"]) if row["detail"] else None
+    return Answer(row["rater"], row["item_key"], row["question"], row["answer"], detail, row["revision"],
+                  row["answered_at"])
+
+
+def list_answers(conn: sqlite3.Connection, study: Study, rater: str | None = None) -> list[Answer]:
+    sql = "SELECT * FROM study_answers WHERE study_id = ?"
+    args: list[Any] = [study.id]
+    if rater is not None:
+        sql += " AND rater = ?"
+        args.append(rater)
+    return [_answer(r) for r in conn.execute(sql + " ORDER BY rater, item_key, question", args)]
+
+
+def save_answer(conn: sqlite3.Connection, study: Study, rater: str, item_key: str, question: str, answer: str,
+                detail: dict[str, Any] | None, seen_revision: int | None) -> Answer:
+    """Write one answer. ``seen_revision`` is None for a first answer, else the revision the rater changes.
+
+    Anything else (an answer already there for a first answer, or a newer revision than the
+    one seen) is a :class:`Conflict` and writes nothing.
+    """
+    with transaction(conn):
+        row = conn.execute("SELECT revision FROM study_answers WHERE study_id = ? AND rater = ? AND item_key = ? "
+                           "AND question = ?", (study.id, rater, item_key, question)).fetchone()
+        current = row[0] if row else None
+        if current != seen_revision:
+            if seen_revision is None:
+                raise Conflict(f"{rater!r} already answered {question!r} for item {item_key!r}",
+                               fix="reload the page and change the answer there")
+            raise Conflict(f"the answer to {question!r} for item {item_key!r} changed since it was shown",
+                           fix="reload the page and answer again")
+        revision = 1 if current is None else current + 1
+        now = _now()
+        detail_json = json.dumps(detail) if detail is not None else None
+        conn.execute("INSERT INTO study_answers(study_id, rater, item_key, question, answer, detail, revision, "
+                     "answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(study_id, rater, item_key, question) "
+                     "DO UPDATE SET answer = excluded.answer, detail = excluded.detail, revision = excluded.revision, "
+                     "answered_at = excluded.answered_at",
+                     (study.id, rater, item_key, question, answer, detail_json, revision, now))
+        conn.execute("INSERT INTO study_answer_log(study_id, rater, item_key, question, answer, detail, revision, "
+                     "answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     (study.id, rater, item_key, question, answer, detail_json, revision, now))
+    return Answer(rater, item_key, question, answer, detail, revision, now)
+
+
+def answer_log(conn: sqlite3.Connection, study: Study) -> list[Answer]:
+    return [_answer(r) for r in conn.execute(
+        "SELECT * FROM study_answer_log WHERE study_id = ? ORDER BY id", (study.id,))]
