@@ -34,3 +34,7 @@ def root(version: bool = typer.Option(False, "--version", callback=_version, is_
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()
