@@ -27,28 +27,28 @@ def _ranked(summaries: list[ModelSummary]) -> list[ModelSummary]:
     return sorted(summaries, key=lambda s: (s.average.mean is None, -(s.average.mean or 0.0), s.model))
 
 
+def _table(title: str, columns: list[str], ranked: list[ModelSummary], cells, paper: dict, keys: list[str],
+           with_ci: bool) -> list[str]:
+    lines = [f"## {title}", "", "| Model | Average | " + " | ".join(columns) + " |",
+             "|---|---|" + "---|" * len(columns)]
+    for s in ranked:
+        lines.append(f"| {_escape(s.model)} | {cell(s.average, with_ci)} | "
+                     + " | ".join(cell(e, with_ci) for e in cells(s)) + " |")
+    for model, row in paper.items():
+        lines.append(f"| *{model} (paper)* | *{row['average']:.1f}* | "
+                     + " | ".join(f"*{row[k]:.1f}*" for k in keys) + " |")
+    return lines
+
+
 def table_rows(summaries: list[ModelSummary], *, with_ci: bool = True, reference: bool = False) -> str:
     """Table 1 and Table 2 only (what ``eval`` prints at the end of a run)."""
     ranked = _ranked(summaries)
     paper = reference_rows() if reference else {}
-    lines = ["## Table 1: average and per-level scores", "",
-             "| Model | Average | " + " | ".join(lv.value for lv in LEVELS) + " |",
-             "|---|---|" + "---|" * len(LEVELS)]
-    for s in ranked:
-        lines.append(f"| {_escape(s.model)} | {cell(s.average, with_ci)} | "
-                     + " | ".join(cell(s.levels[lv], with_ci) for lv in LEVELS) + " |")
-    for model, row in paper.items():
-        lines.append(f"| *{model} (paper)* | *{row['average']:.1f}* | "
-                     + " | ".join(f"*{row[lv.value]:.1f}*" for lv in LEVELS) + " |")
-    lines += ["", "## Table 2: average and per-dimension scores", "",
-              "| Model | Average | " + " | ".join(d.title for d in DIMENSIONS) + " |",
-              "|---|---|" + "---|" * len(DIMENSIONS)]
-    for s in ranked:
-        lines.append(f"| {_escape(s.model)} | {cell(s.average, with_ci)} | "
-                     + " | ".join(cell(s.dimensions[d], with_ci) for d in DIMENSIONS) + " |")
-    for model, row in paper.items():
-        lines.append(f"| *{model} (paper)* | *{row['average']:.1f}* | "
-                     + " | ".join(f"*{row[d.value]:.1f}*" for d in DIMENSIONS) + " |")
+    lines = _table("Table 1: average and per-level scores", [lv.value for lv in LEVELS], ranked,
+                   lambda s: [s.levels[lv] for lv in LEVELS], paper, [lv.value for lv in LEVELS], with_ci)
+    lines += [""] + _table("Table 2: average and per-dimension scores", [d.title for d in DIMENSIONS], ranked,
+                           lambda s: [s.dimensions[d] for d in DIMENSIONS], paper, [d.value for d in DIMENSIONS],
+                           with_ci)
     return "\n".join(lines) + "\n"
 
 
