@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from microverse.bench.anomalies import DESCRIPTIONS, AnomalySummary, check_benchmark
 from microverse.bench.canonical import write_canonical
@@ -17,6 +18,7 @@ from microverse.bench.loading import load_benchmark
 from microverse.bench.official import write_official
 from microverse.bench.summary import benchmark_stats
 from microverse.cli.common import BenchmarkOption, clean_errors, console, err_console, write_output
+from microverse.errors import MicroverseError
 
 bench_app = typer.Typer(help="Fetch, validate, describe and export MicroWorldBench.", no_args_is_help=True)
 
@@ -103,6 +105,33 @@ def stats(
 
 def _fmt(counts: dict) -> str:
     return ", ".join(f"{k}: {v}" for k, v in counts.items())
+
+
+@bench_app.command("show")
+@clean_errors
+def show(
+    index: Annotated[int, typer.Argument(help="Task index (1..459 in MicroWorldBench).")],
+    benchmark: BenchmarkOption = None,
+) -> None:
+    """Print one task: its prompt, requirement, level and every criterion with polarity and weights."""
+    loaded = load_benchmark(benchmark)
+    try:
+        task = loaded.benchmark.task(index)
+    except KeyError:
+        raise MicroverseError(f"no task {index}", file=str(loaded.path),
+                              fix=f"indices run {loaded.benchmark.tasks[0].index}..{loaded.benchmark.tasks[-1].index}"
+                              ) from None
+    console.print(f"[bold]Task {task.index}[/] · {task.level.value if task.level else 'unlabelled'}", highlight=False)
+    console.print(Text(task.prompt))
+    console.print(Text(task.requirement, style="dim"))
+    for dim, criteria in task.rubrics.items():
+        table = Table(title=dim.title, show_lines=True)
+        for column in ("#", "key", "±", "weight", "raw", "criterion"):
+            table.add_column(column)
+        for position, c in enumerate(criteria, start=1):
+            table.add_row(str(position), f"d{c.official.number}" if c.official else "-", "+" if c.polarity > 0 else "−",
+                          f"{c.weight:g}", "-" if c.raw_weight is None else f"{c.raw_weight:g}", Text(c.description))
+        console.print(table)
 
 
 @bench_app.command("export")

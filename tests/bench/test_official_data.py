@@ -81,3 +81,11 @@ def test_stats_cli(official_dir):
     assert stats["levels"] == {"Organ-level": 189, "Cellular-level": 238, "Subcellular-level": 32}
     assert stats["dimensions"]["instruction"]["criteria_per_task"] == {"4": 1, "5": 458}
     assert stats["dimensions"]["visual"]["weights"] == {"0": 289, "0.2": 1024, "0.5": 982}
+
+
+def test_show_prints_every_criterion_of_a_task(official_dir):
+    result = runner.invoke(app, ["bench", "show", "2", "--benchmark", str(official_dir)])
+    assert result.exit_code == 0
+    assert "d55" in result.output and "Instruction Following" in result.output
+    missing = runner.invoke(app, ["bench", "show", "999", "--benchmark", str(official_dir)])
+    assert missing.exit_code == 2 and "no task 999" in missing.output
