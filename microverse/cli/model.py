@@ -108,7 +108,101 @@ def generate(
     console.print(f"done: {len(jobs)} tasks in {out}")
 
 
+@clean_errors
+def train(
+    data: Annotated[Path, typer.Option(help="metadata.json (id, video, prompt) or parquet export.")],
+    out: Annotated[Path, typer.Option("--out", help="Run folder: checkpoints, loss curve, final weights.")],
+    model: ModelOption = DEFAULT_MODEL,
+    lora: Annotated[Optional[int], typer.Option("--lora", help="Train a LoRA of this rank instead of all "
+                                                               "weights.")] = None,
+    lora_alpha: Annotated[Optional[float], typer.Option(help="LoRA alpha (default: the rank).")] = None,
+    max_steps: Annotated[int, typer.Option(help="Optimizer steps (paper: 5000).")] = 5000,
+    save_every: Annotated[int, typer.Option(help="Checkpoint every N steps (and at the end).")] = 500,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the run folder's last checkpoint.")] = False,
+    learning_rate: Annotated[float, typer.Option("--lr", help="AdamW learning rate (paper: 1e-5).")] = 1e-5,
+    batch_size: Annotated[int, typer.Option(help="Global batch per step (paper: 8).")] = 8,
+    micro_batch_size: Annotated[int, typer.Option(help="Per-process forward batch; the rest is gradient "
+                                                       "accumulation.")] = 1,
+    weight_decay: float = 0.01,
+    text_dropout: Annotated[float, typer.Option(help="Share of prompts replaced by the empty prompt.")] = 0.1,
+    mixed_precision: Annotated[str, typer.Option(help="bf16 (autocast, fp32 master weights), fp16 or no.")] = "bf16",
+    height: int = 480, width: int = 832, frames: int = 81,
+    gradient_checkpointing: Annotated[bool, typer.Option(help="Recompute block activations in backward.")] = True,
+    warmup_steps: int = 0,
+    seed: int = 0,
+    cache: Annotated[Optional[Path], typer.Option(help="Latent cache folder (default: beside the data; used "
+                                                       "when it matches).")] = None,
+    validation_prompt: Annotated[Optional[list[str]], typer.Option(help="Prompt sampled every --validate-every "
+                                                                         "steps (repeatable).")] = None,
+    validate_every: int = 0,
+    validation_steps: Annotated[int, typer.Option(help="Denoising steps of validation samples.")] = 50,
+    num_workers: Annotated[int, typer.Option(help="DataLoader worker processes.")] = 0,
+) -> None:
+    """Fine-tune Wan2.1 on MicroSim-style data (paper hyper-parameters by default; launch multi-GPU with
+    `accelerate launch --config_file ... -m microverse.cli.app train ...`)."""
+    _require_model_extra()
+    from microverse.model.configs import TrainSettings
+    from microverse.model.training.trainer import TrainJob, train as run_training
+
+    settings = TrainSettings(learning_rate=learning_rate, batch_size=batch_size, micro_batch_size=micro_batch_size,
+                             max_steps=max_steps, weight_decay=weight_decay, mixed_precision=mixed_precision,
+                             text_dropout=text_dropout, height=height, width=width, frames=frames,
+                             gradient_checkpointing=gradient_checkpointing, save_every=save_every, seed=seed,
+                             lora_rank=lora, lora_alpha=lora_alpha, warmup_steps=warmup_steps,
+                             validate_every=validate_every, validation_prompts=validation_prompt or [],
+                             validation_steps=validation_steps)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("training"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TextColumn("loss {task.fields[loss]}"), TimeRemainingColumn(), console=err_console) as progress:
+        bar = progress.add_task("train", total=max_steps, loss="-")
+        result = run_training(TrainJob(data=data, out=out, model=model, settings=settings, cache=cache,
+                                       resume=resume, num_workers=num_workers),
+                              on_step=lambda step, loss: progress.update(bar, completed=step, loss=f"{loss:.4f}"))
+    source = "latent cache" if result.used_cache else "videos (no matching cache; see `microverse precompute`)"
+    console.print(f"trained to step {result.step} from {source}; weights in {out / 'final'}, "
+                  f"loss curve {out / 'loss.png'}")
+
+
+@clean_errors
+def precompute(
+    data: Annotated[Path, typer.Option(help="metadata.json or parquet, as for `train`.")],
+    model: ModelOption = DEFAULT_MODEL,
+    cache: Annotated[Optional[Path], typer.Option(help="Cache folder (default: beside the data).")] = None,
+    height: int = 480, width: int = 832, frames: int = 81,
+    batch_size: Annotated[int, typer.Option(help="Clips encoded per VAE call.")] = 1,
+    device: Annotated[Optional[str], typer.Option(help="Default: cuda if available.")] = None,
+) -> None:
+    """Cache VAE latents and T5 embeddings so `train` runs neither model per step (resumable)."""
+    _require_model_extra()
+    import torch
+
+    from microverse.model.pipelines.loading import pick_device
+    from microverse.model.training import cache as latent_cache
+    from microverse.model.training.data import load_records
+    from microverse.model.training.encode import ConditionEncoder, load_frozen_pipeline
+
+    records = load_records(data)
+    key = latent_cache.CacheKey(model, height, width, frames)
+    folder = cache or latent_cache.default_cache_dir(data, key)
+    device = pick_device(device)
+    try:
+        pipe = load_frozen_pipeline(model, None, device)  # no transformer: only the frozen encoders
+    except (OSError, ValueError) as exc:
+        raise MicroverseError(f"cannot load the base model: {exc}", item=model) from None
+    encoder = ConditionEncoder(pipe, torch.device(device))
+    from rich.progress import Progress
+
+    with Progress(console=err_console) as progress:
+        bar = progress.add_task("encoding", total=len(records))
+        written = latent_cache.precompute(records, encoder, folder, key, batch_size,
+                                          on_done=lambda n: progress.advance(bar, n))
+    console.print(f"cached {written} new examples ({len(records)} in all) in {folder}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this capability's commands to the root app."""
     app.command("generate")(generate)
+    app.command("train")(train)
+    app.command("precompute")(precompute)
     app.add_typer(model_app, name="model")

@@ -23,3 +23,27 @@ def tiny_model(tmp_path_factory) -> Path:
     from microverse.model.pipelines.tiny import write_tiny_pipeline
 
     return write_tiny_pipeline(tmp_path_factory.mktemp("tiny-wan"), seed=0)
+
+
+TRAIN_SIZE = dict(height=32, width=32, frames=5)
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> Path:
+    """Four short synthetic clips (moving bright square, distinct per clip) in the official layout."""
+    import json
+
+    import numpy as np
+
+    from microverse.model.pipelines.video_io import write_mp4
+
+    root = tmp_path_factory.mktemp("microsim")
+    rows = []
+    for k in range(4):
+        frames = np.zeros((9, 48, 40, 3), dtype=np.uint8)
+        for t in range(9):
+            frames[t, 4 + 2 * t: 16 + 2 * t, 4 + 3 * k: 16 + 3 * k, k % 3] = 220
+        write_mp4(frames, root / "videos" / f"clip_{k}.mp4")
+        rows.append({"id": f"clip_{k}", "video": f"videos/clip_{k}.mp4", "prompt": f"cell number {k} moves down"})
+    (root / "metadata.json").write_text(json.dumps(rows))
+    return root / "metadata.json"
