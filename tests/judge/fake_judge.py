@@ -44,6 +44,7 @@ class FakeJudge:
         self.in_flight = 0
         self.max_in_flight = 0
         self.actions: deque[str] = deque()
+        self.rule = None  # optional callable(prompt) -> action or None, consulted before the queue
         self.requests: list[dict] = []
         self.headers: list[dict] = []
         self.lock = threading.Lock()
@@ -66,6 +67,9 @@ class FakeJudge:
     def next_action(self, body: dict) -> str:
         with self.lock:
             self.requests.append(body)
+            ruled = self.rule(body["messages"][-1]["content"][0]["text"]) if self.rule else None
+            if ruled:
+                return ruled
             return self.actions.popleft() if self.actions else self.default
 
     def _handler(self):

@@ -1,0 +1,168 @@
+"""The engine with the real store and a real loopback judge: every judgment stored or failed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+
+import pytest
+
+from conftest import tiny_benchmark
+from fake_judge import expected_scores
+from microverse.bench.models import Dimension
+from microverse.errors import MicroverseError
+from microverse.judge.engine import Engine, RunIdentity, RunStats, plan
+from microverse.judge.providers import OpenAIChatProvider, ProviderStopped, RetryPolicy
+from microverse.judge.videos import scan_videos
+from microverse.store.judgments import JudgmentStore, load_model_judgments, open_store
+
+FAST = RetryPolicy(max_attempts=2, base_delay_s=0.0)
+
+
+def judge_run(db, videos, judge, *, repeats=1, benchmark=None, model="m", reasks=2, breaker=50):
+    benchmark = benchmark or tiny_benchmark()
+    identity = RunIdentity(model=model, judge="fake", repeats=repeats)
+    store = JudgmentStore(open_store(db), identity)
+    stats = RunStats()
+    work = plan(benchmark, scan_videos(videos, benchmark), identity, store, stats)
+
+    async def go():
+        provider = OpenAIChatProvider("fake", base_url=judge.base_url, retry=FAST, concurrency=4,
+                                      breaker_threshold=breaker)
+        try:
+            return await Engine(provider, store, identity, reasks=reasks, concurrency=4, stats=stats).run(work)
+        finally:
+            await provider.aclose()
+
+    return asyncio.run(go())
+
+
+def rows(db, table="judgments"):
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    return {(r["task"], r["dimension"]) + ((r["repeat"],) if table == "judge_answers" else ()): dict(r)
+            for r in conn.execute(f"SELECT * FROM {table}")}
+
+
+def test_every_criterion_reaches_the_judge_and_is_stored(api_key, fake_judge, videos_dir, tmp_path):
+    db = tmp_path / "s.sqlite"
+    stats = judge_run(db, videos_dir, fake_judge)
+    assert stats.calls_total == stats.calls_done == 9 and stats.answers_ok == 9
+    stored = rows(db)
+    assert len(stored) == 9 and all(r["status"] == "ok" for r in stored.values())
+    prompts = {(b["messages"][0]["content"][0]["text"]) for b in fake_judge.requests}
+    first_sci = next(p for p in prompts if "T1 scientific" in p)
+    assert "criterion 12" in first_sci and "Task 1: show mitosis" in first_sci and "label the spindle" in first_sci
+    assert "[penalty point] T1 scientific criterion 3" in first_sci
+    assert json.loads(stored[(1, "scientific")]["scores"]) == expected_scores(first_sci)
+    assert all(len(b["messages"][0]["content"]) == 9 for b in fake_judge.requests)  # text + 8 frames
+    [loaded] = load_model_judgments(db)
+    assert loaded.model == "m" and len(loaded.records) == 3
+    assert loaded.records[0].dimensions[Dimension.SCIENTIFIC].scores == expected_scores(first_sci)
+
+
+def test_bad_answers_are_reasked_then_failed_never_zero(api_key, fake_judge, videos_dir, tmp_path):
+    db = tmp_path / "s.sqlite"
+    seen = {"T1 instruction": 0}
+
+    def rule(prompt):
+        if "T2 visual" in prompt:
+            return "malformed"  # stays bad
+        if "T1 instruction" in prompt:
+            seen["T1 instruction"] += 1
+            return "wrong_count" if seen["T1 instruction"] == 1 else None  # bad once, then fine
+        if "T3 scientific" in prompt:
+            return "bad_values"
+        return None
+
+    fake_judge.rule = rule
+    stats = judge_run(db, videos_dir, fake_judge)
+    stored = rows(db)
+    assert stored[(1, "instruction")]["status"] == "ok"
+    for key, why in (((2, "visual"), "no JSON object"), ((3, "scientific"), "not 0 or 1")):
+        assert stored[key]["status"] == "failed" and stored[key]["scores"] is None
+        assert "after 3 ask(s)" in stored[key]["failure"] and why in stored[key]["failure"]
+    answers = rows(db, "judge_answers")
+    assert answers[(2, "visual", 0)]["asks"] == 3 and answers[(1, "instruction", 0)]["asks"] == 2
+    assert stats.answers_failed == 2 and stats.reasks == 5
+    [loaded] = load_model_judgments(db)
+    failed = loaded.records[1].dimensions[Dimension.VISUAL]
+    assert failed.failure and failed.scores is None
+
+
+def test_bad_video_fails_its_judgments_and_run_goes_on(api_key, fake_judge, videos_dir, tmp_path):
+    (videos_dir / "2.mp4").write_bytes(b"not a video")
+    (videos_dir / "notes.txt").write_text("x")
+    (videos_dir / "intro.mp4").write_bytes(b"")
+    (videos_dir / "99.mp4").write_bytes(b"")
+    db = tmp_path / "s.sqlite"
+    benchmark = tiny_benchmark(4)
+    scan = scan_videos(videos_dir, benchmark)
+    assert scan.missing == [4] and {name for name, _ in scan.stray} == {"notes.txt", "intro.mp4", "99.mp4"}
+    stats = judge_run(db, videos_dir, fake_judge, benchmark=benchmark)
+    stored = rows(db)
+    assert [stored[(2, d.value)]["status"] for d in Dimension] == ["failed"] * 3
+    assert stored[(2, "visual")]["failure"].startswith("video: cannot open")
+    assert sum(r["status"] == "ok" for r in stored.values()) == 6
+    assert stats.bad_videos == [("2.mp4", stats.bad_videos[0][1])]
+
+
+def test_resume_asks_only_for_what_is_missing(api_key, fake_judge, videos_dir, tmp_path):
+    db = tmp_path / "s.sqlite"
+    fake_judge.rule = lambda p: "500" if "T2 " in p else None
+    judge_run(db, videos_dir, fake_judge)
+    assert sum(r["status"] == "failed" for r in rows(db).values()) == 3
+    first = rows(db)
+    fake_judge.rule = None
+    fake_judge.requests.clear()
+    judge_run(db, videos_dir, fake_judge)
+    assert len(fake_judge.requests) == 3  # only task 2's three dimensions
+    second = rows(db)
+    assert all(r["status"] == "ok" for r in second.values())
+    assert all(second[k]["updated_at"] >= first[k]["updated_at"] and second[k]["scores"] == first[k]["scores"]
+               for k in first if first[k]["status"] == "ok")
+    fake_judge.requests.clear()
+    judge_run(db, videos_dir, fake_judge)
+    assert fake_judge.requests == []
+
+
+def test_changed_rubric_is_judged_again(api_key, fake_judge, videos_dir, tmp_path):
+    db = tmp_path / "s.sqlite"
+    judge_run(db, videos_dir, fake_judge)
+    benchmark = tiny_benchmark()
+    task = benchmark.tasks[0]
+    task.rubrics[Dimension.VISUAL][0] = task.rubrics[Dimension.VISUAL][0].model_copy(update={"description": "new"})
+    fake_judge.requests.clear()
+    judge_run(db, videos_dir, fake_judge, benchmark=benchmark)
+    assert len(fake_judge.requests) == 1 and "1. [positive point] new" in \
+        fake_judge.requests[0]["messages"][0]["content"][0]["text"]
+
+
+def test_repeats_majority_and_no_mixing(api_key, fake_judge, videos_dir, tmp_path):
+    db = tmp_path / "s.sqlite"
+    judge_run(db, videos_dir, fake_judge, repeats=1)
+    fake_judge.requests.clear()
+    judge_run(db, videos_dir, fake_judge, repeats=3)
+    assert len(fake_judge.requests) == 18  # repeats 2 and 3 only
+    answers = rows(db, "judge_answers")
+    assert len(answers) == 27
+    with pytest.raises(MicroverseError, match="--settings"):
+        load_model_judgments(db)
+    k3 = RunIdentity(model="m", judge="fake", repeats=3).settings_hash
+    [loaded] = load_model_judgments(db, settings_hash=k3)
+    assert "repeats" in loaded.judge
+    with pytest.raises(ValueError, match="odd"):
+        RunIdentity(model="m", judge="fake", repeats=2)
+
+
+def test_dead_judge_stops_the_run(api_key, fake_judge, videos_dir, tmp_path):
+    db = tmp_path / "s.sqlite"
+    fake_judge.default = "401"
+    with pytest.raises(ProviderStopped, match="refused the API key"):
+        judge_run(db, videos_dir, fake_judge)
+    assert len(fake_judge.requests) <= 4 and rows(db) == {}
+    fake_judge.default = "500"
+    with pytest.raises(ProviderStopped, match="in a row"):
+        judge_run(db, videos_dir, fake_judge, breaker=2)
+    assert len(fake_judge.requests) < 4 + 9 * 2
