@@ -1,9 +1,263 @@
-"""Commands of the `data` capability (being built; see the open issue)."""
+"""Commands of the `data` capability: the MicroSim data pipeline (`microverse data ...`).
+
+Thin wiring only: options are parsed here, the work is in :mod:`microverse.data`.
+Heavy imports (cv2, scenedetect, torch, transformers, ray) happen inside the stages.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from microverse.cli.common import clean_errors, console, err_console, write_output
+from microverse.errors import MicroverseError
+
+data_app = typer.Typer(name="data", help="MicroSim data pipeline: ingest, split, classify, filter, review, "
+                                         "caption, export and report a video dataset.", no_args_is_help=True)
+
+DatasetArg = Annotated[Path, typer.Argument(help="Dataset folder made by `microverse data ingest`.",
+                                            show_default=False)]
+EngineOpt = Annotated[str, typer.Option("--engine", help="local (process pool) or ray (Ray Data).")]
+WorkersOpt = Annotated[int, typer.Option("--workers", "-j", min=1, help="Parallel workers (processes or Ray actors).")]
+AddressOpt = Annotated[str | None, typer.Option("--address", help="Ray cluster address (e.g. auto); default: a "
+                                                                  "local Ray.", show_default=False)]
+RedoOpt = Annotated[bool, typer.Option("--redo", help="Forget this stage's results and run it again.")]
+
+STAGES = ("split", "classify", "filter", "review", "caption", "export")
+
+
+def _check_engine(engine: str) -> None:
+    from microverse.data.engine import ENGINES
+
+    if engine not in ENGINES:
+        raise MicroverseError(f"unknown engine {engine!r}", fix=f"use one of: {', '.join(ENGINES)}")
+    if engine == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise MicroverseError("the ray engine needs Ray", fix="pip install 'microverse[ray]'") from None
+
+
+@contextmanager
+def _progress(label: str) -> Iterator:
+    """A Rich progress bar on stderr; yields the (done, total) callback stages call."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err_console, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _dataset(path: Path):
+    from microverse.data.ingest import open_dataset
+
+    return open_dataset(path)
+
+
+# -- ingest ------------------------------------------------------------------------------------
+@data_app.command("ingest")
+@clean_errors
+def ingest(
+    sources: Annotated[list[str], typer.Argument(help="Video files, folders, yt-dlp URLs or 'ytsearchN:query'.",
+                                                 show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Dataset folder to create or extend.")],
+    allow_vfr: Annotated[bool, typer.Option(help="Keep variable-frame-rate files (frame numbers then follow "
+                                                 "the average rate).")] = False,
+    min_height: Annotated[int, typer.Option(help="yt-dlp: smallest accepted resolution (short side).")] = 720,
+    any_license: Annotated[bool, typer.Option("--any-license", help="yt-dlp: accept non-Creative-Commons "
+                                                                    "videos.")] = False,
+    info_only: Annotated[bool, typer.Option("--info-only", help="yt-dlp: record metadata and decisions, "
+                                                                "download nothing.")] = False,
+) -> None:
+    """Add videos to a dataset: hash, probe, metadata sidecars; yt-dlp with the paper's filters."""
+    from microverse.data.ingest import ingest_local
+    from microverse.data.manifest import Manifest
+
+    manifest = Manifest(out)
+    remote = [s for s in sources if _is_remote(s)]
+    local = [Path(s) for s in sources if not _is_remote(s)]
+    summary: dict = {}
+    if remote:
+        from microverse.data.ytdlp import ingest_remote
+
+        with _progress("yt-dlp") as tick:
+            summary["yt-dlp"] = ingest_remote(manifest, remote, min_height=min_height, creative_commons=not any_license,
+                                              download=not info_only, allow_vfr=allow_vfr, progress=tick)
+    if local:
+        with _progress("ingest") as tick:
+            count = 0
+
+            def seen(_path: Path) -> None:
+                nonlocal count
+                count += 1
+                tick(count, 0)
+
+            summary["local"] = ingest_local(manifest, local, allow_vfr=allow_vfr, on_file=seen)
+    if not manifest.exists:
+        raise MicroverseError("no video found in the given sources", fix="give video files or folders")
+    _print_stage(manifest, "ingest", summary)
+
+
+def _is_remote(source: str) -> bool:
+    return source.startswith(("http://", "https://", "ytsearch")) or (":" in source and source.split(":")[0]
+                                                                      .startswith("ytsearch"))
+
+
+def _print_stage(manifest, stage: str, summary: dict | None = None) -> None:
+    from microverse.data.report import funnel
+
+    counts = funnel(manifest)["stages"].get(stage)
+    if counts:
+        reasons = ", ".join(f"{k}: {v}" for k, v in counts["reasons"].items())
+        console.print(f"[bold]{stage}[/]: kept {counts['kept']}, dropped {counts['dropped']}"
+                      + (f" ({reasons})" if reasons else ""), highlight=False)
+    if summary:
+        console.print(f"  {json.dumps(summary)}", highlight=False, markup=False)
+
+
+# -- split -------------------------------------------------------------------------------------
+@data_app.command("split")
+@clean_errors
+def split(
+    dataset: DatasetArg,
+    detector: Annotated[str, typer.Option(help="content (PySceneDetect, no weights) or clip (paper's rule).")]
+    = "content",
+    threshold: Annotated[float | None, typer.Option(help="Cut threshold: content score (default 27) or cosine "
+                                                         "similarity (default 0.85).", show_default=False)] = None,
+    clip_model: Annotated[str, typer.Option(help="CLIP vision model: hub id or local folder.")]
+    = "openai/clip-vit-base-patch32",
+    min_clip: Annotated[float, typer.Option(help="Seconds: cuts closer than this to the last are ignored.")] = 1.0,
+    max_clip: Annotated[float, typer.Option(help="Seconds: longer scenes are cut into equal parts.")] = 60.0,
+    width: Annotated[int, typer.Option(help="Frames are analysed downscaled to this width.")] = 160,
+    device: Annotated[str, typer.Option(help="torch device for the CLIP detector.")] = "cpu",
+    engine: EngineOpt = "local", workers: WorkersOpt = 1, address: AddressOpt = None, redo: RedoOpt = False,
+) -> None:
+    """Cut sources into clips where adjacent frames differ (frame-accurate)."""
+    _check_engine(engine)
+    from microverse.data.pipeline import split_sources
+    from microverse.data.split import DETECTORS, SplitWorker, split_config
+
+    if detector not in DETECTORS:
+        raise MicroverseError(f"unknown detector {detector!r}", fix=f"use one of: {', '.join(DETECTORS)}")
+    manifest = _dataset(dataset)
+    config = split_config(detector=detector, threshold=threshold, clip_model=clip_model, min_clip=min_clip,
+                          max_clip=max_clip, width=width if detector == "content" else max(width, 224),
+                          device=device)
+    with _progress("split") as tick:
+        summary = split_sources(manifest, SplitWorker, config, engine=engine, workers=workers, address=address,
+                                redo=redo, progress=tick, num_gpus=1.0 if device.startswith("cuda") else 0.0)
+    _print_stage(manifest, "split", summary)
+
+
+# -- filter ------------------------------------------------------------------------------------
+@data_app.command("filter")
+@clean_errors
+def filter_(
+    dataset: DatasetArg,
+    min_side: Annotated[int, typer.Option(help="Smallest short side in pixels (720 = 720p).")] = 720,
+    min_duration: Annotated[float, typer.Option(help="Shortest clip, seconds.")] = 5.0,
+    max_duration: Annotated[float, typer.Option(help="Longest clip, seconds.")] = 60.0,
+    borders: Annotated[str, typer.Option(help="Black borders: drop, crop (export crops) or off.")] = "drop",
+    border_max: Annotated[float, typer.Option(help="Largest tolerated border, as a fraction of the side.")] = 0.02,
+    text: Annotated[bool, typer.Option("--text/--no-text", help="Drop clips with burned-in text (RapidOCR).")]
+    = True,
+    text_frames: Annotated[float, typer.Option(help="Drop when text is on at least this share of OCR frames.")]
+    = 0.34,
+    motion: Annotated[bool, typer.Option("--motion/--no-motion", help="Drop stills and slideshows.")] = True,
+    min_motion: Annotated[float, typer.Option(help="Median optical flow, pixels/frame at 160 px wide.")] = 0.05,
+    samples: Annotated[int, typer.Option(min=1, help="Frames sampled per clip (each with its successor).")] = 5,
+    engine: EngineOpt = "local", workers: WorkersOpt = 1, address: AddressOpt = None, redo: RedoOpt = False,
+) -> None:
+    """Drop clips out of bounds, with black borders, burned-in text, or no motion."""
+    _check_engine(engine)
+    from microverse.data.filters import BORDER_MODES, FilterWorker, filter_config
+    from microverse.data.pipeline import run_clip_stage
+
+    if borders not in BORDER_MODES:
+        raise MicroverseError(f"unknown border mode {borders!r}", fix=f"use one of: {', '.join(BORDER_MODES)}")
+    manifest = _dataset(dataset)
+    config = filter_config(min_side=min_side, min_duration=min_duration, max_duration=max_duration,
+                           borders=borders, border_max=border_max, text=text, text_frames=text_frames,
+                           motion=motion, min_motion=min_motion, samples=samples)
+    with _progress("filter") as tick:
+        summary = run_clip_stage(manifest, "filter", FilterWorker, config, engine=engine, workers=workers,
+                                 address=address, redo=redo, progress=tick)
+    _print_stage(manifest, "filter", summary)
+
+
+# -- report ------------------------------------------------------------------------------------
+@data_app.command("report")
+@clean_errors
+def report(
+    dataset: DatasetArg,
+    fmt: Annotated[str, typer.Option("--format", help="json (funnel + per clip), text, or html "
+                                                      "(with PNG plots).")] = "text",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout (html: a "
+                                                                 "folder).", show_default=False)] = None,
+) -> None:
+    """The funnel per stage with reasons, per-clip decisions, and distribution plots."""
+    from microverse.data import report as reports
+
+    manifest = _dataset(dataset)
+    if fmt == "json":
+        write_output(json.dumps(reports.report_json(manifest), indent=2), out)
+    elif fmt == "text":
+        write_output(reports.report_text(manifest), out)
+    elif fmt == "html":
+        folder = out or (manifest.root / "report")
+        page = reports.report_html(manifest, folder)
+        err_console.print(f"wrote {page}")
+    else:
+        raise MicroverseError(f"unknown format {fmt!r}", fix="use json, text or html")
+
+
+# -- run ---------------------------------------------------------------------------------------
+@data_app.command("run")
+@clean_errors
+def run(
+    dataset: DatasetArg,
+    until: Annotated[str, typer.Option(help=f"Last stage to run: {', '.join(STAGES)}.")] = "filter",
+    classifier: Annotated[Path | None, typer.Option(help="Trained classifier folder; without it classify "
+                                                         "is skipped.", show_default=False)] = None,
+    min_side: Annotated[int, typer.Option(help="filter: smallest short side.")] = 720,
+    min_duration: Annotated[float, typer.Option(help="filter: shortest clip, s.")] = 5.0,
+    max_duration: Annotated[float, typer.Option(help="filter: longest clip, s; split: longest scene.")] = 60.0,
+    min_clip: Annotated[float, typer.Option(help="split: shortest scene, s.")] = 1.0,
+    engine: EngineOpt = "local", workers: WorkersOpt = 1, address: AddressOpt = None,
+) -> None:
+    """Run the automatic stages in order (split, classify, filter) up to --until."""
+    if until not in STAGES:
+        raise MicroverseError(f"unknown stage {until!r}", fix=f"use one of: {', '.join(STAGES)}")
+    order = STAGES[: STAGES.index(until) + 1]
+    for stage in order:
+        if stage == "split":
+            split(dataset, min_clip=min_clip, max_clip=max_duration, engine=engine, workers=workers,
+                  address=address, detector="content", threshold=None, clip_model="", width=160, device="cpu",
+                  redo=False)
+        elif stage == "classify":
+            if classifier is None:
+                err_console.print("classify: skipped (no --classifier)")
+                continue
+            raise MicroverseError("classify is not available yet")
+        elif stage == "filter":
+            filter_(dataset, min_side=min_side, min_duration=min_duration, max_duration=max_duration,
+                    borders="drop", border_max=0.02, text=True, text_frames=0.34, motion=True, min_motion=0.05,
+                    samples=5, engine=engine, workers=workers, address=address, redo=False)
+        else:
+            err_console.print(f"{stage}: run `microverse data {stage}` (needs input a run cannot guess)")
+            break
 
 
 def register(app: typer.Typer) -> None:
     """Add this capability's commands to the root app."""
+    app.add_typer(data_app)

@@ -1,0 +1,170 @@
+"""Run one stage's worker over many items: in this process, a local process pool, or Ray Data.
+
+A stage is a worker class: ``Worker(config)`` loads what it needs once (a model, an OCR
+engine) and ``worker(item) -> row`` turns one manifest row into one result row keyed like
+the item. Both engines call the same class on the same items and return the same rows, so
+the folded manifest is identical whichever ran (the manifest sorts rows and columns).
+
+An exception inside a worker becomes a dropped row carrying the error (the item is
+quarantined) and the run goes on. Results stream to a sink as they finish: nothing is
+accumulated, and in-flight work is bounded, so memory stays flat in the number of items.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+ENGINES = ("local", "ray")
+
+
+@dataclasses.dataclass(frozen=True)
+class StageSpec:
+    """Everything an engine needs to run a stage anywhere (picklable)."""
+
+    name: str
+    key: str
+    worker: type
+    config: dict[str, Any]
+    num_gpus: float = 0.0  # per worker, a hint for Ray's scheduler
+    model_stage: bool = False  # holds a model: Ray runs it as an actor pool
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [to_jsonable(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def error_row(spec: StageSpec, item: dict, exc: BaseException) -> dict:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = f"{exc.__class__.__name__}: {message}" if message else exc.__class__.__name__
+    return {spec.key: item[spec.key], f"{spec.name}.keep": False, f"{spec.name}.reason": f"error: {text}",
+            f"{spec.name}.error": text}
+
+
+class _Runner:
+    """The worker plus the quarantine rule, shared by every engine."""
+
+    def __init__(self, spec: StageSpec) -> None:
+        self.spec = spec
+        self.worker = spec.worker(spec.config)
+
+    def __call__(self, item: dict) -> dict:
+        try:
+            row = self.worker(item)
+        except Exception as exc:  # quarantine: the item gets the error, the run continues
+            row = error_row(self.spec, item, exc)
+        row[self.spec.key] = item[self.spec.key]
+        return to_jsonable(row)
+
+
+_LOCAL: _Runner | None = None
+
+
+def _init_local(spec: StageSpec) -> None:
+    global _LOCAL
+    _LOCAL = _Runner(spec)
+
+
+def _call_local(item: dict) -> dict:
+    assert _LOCAL is not None
+    return _LOCAL(item)
+
+
+def _run_local(spec: StageSpec, items: Iterable[dict], workers: int) -> Iterator[dict]:
+    if workers <= 1:
+        runner = _Runner(spec)
+        for item in items:
+            yield runner(item)
+        return
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    # spawn: forked children of a process that loaded torch or onnxruntime threads can hang.
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_local,
+                             initargs=(spec,)) as pool:
+        pending: set = set()
+        for item in items:
+            pending.add(pool.submit(_call_local, item))
+            if len(pending) >= 2 * workers:  # bounded in-flight work: flat memory
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+        for future in pending:
+            yield future.result()
+
+
+class _RayBatch:
+    """Ray Data callable class: one per actor, so a model loads once per worker."""
+
+    def __init__(self, spec: StageSpec) -> None:
+        self.runner = _Runner(spec)
+
+    def __call__(self, batch: dict) -> dict:
+        rows = [json.dumps(self.runner(json.loads(text))) for text in batch["item"]]
+        return {"row": np.asarray(rows, dtype=object)}
+
+
+def _run_ray(spec: StageSpec, items: Iterable[dict], workers: int, address: str | None) -> Iterator[dict]:
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                 ignore_reinit_error=True, **({} if address else {"num_cpus": max(1, workers)}))
+    payload = [{"item": json.dumps(to_jsonable(item))} for item in items]
+    if not payload:
+        return
+    ds = ray.data.from_items(payload, override_num_blocks=min(len(payload), max(1, workers) * 4))
+    ds = ds.map_batches(_RayBatch, fn_constructor_kwargs={"spec": spec}, batch_size=1,
+                        concurrency=max(1, workers), num_cpus=1, num_gpus=spec.num_gpus or None)
+    for batch in ds.iter_batches(batch_size=16, batch_format="numpy"):
+        for text in batch["row"]:
+            yield json.loads(text)
+
+
+def run(spec: StageSpec, items: Iterable[dict], *, engine: str = "local", workers: int = 1,
+        address: str | None = None) -> Iterator[dict]:
+    """Yield one result row per item as work finishes (order not guaranteed)."""
+    if engine == "local":
+        yield from _run_local(spec, items, workers)
+    elif engine == "ray":
+        yield from _run_ray(spec, items, workers, address)
+    else:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+
+
+def default_workers() -> int:
+    return max(1, (os.cpu_count() or 1))
+
+
+def stream_to(sink: Callable[[list[dict]], None], rows: Iterable[dict], *, every: int = 32,
+              on_row: Callable[[dict], None] | None = None) -> int:
+    """Hand rows to ``sink`` in small batches (each batch is persisted before the next)."""
+    batch: list[dict] = []
+    count = 0
+    for row in rows:
+        batch.append(row)
+        count += 1
+        if on_row:
+            on_row(row)
+        if len(batch) >= every:
+            sink(batch)
+            batch = []
+    if batch:
+        sink(batch)
+    return count
