@@ -30,14 +30,15 @@ DETECTORS = ("content", "clip")
 
 def split_config(*, detector: str = "content", threshold: float | None = None, clip_model: str | None = None,
                  min_clip: float = 1.0, max_clip: float = 60.0, width: int = 160, sample_fps: float = 4.0,
-                 batch_size: int = 32, device: str = "cpu") -> dict:
+                 batch_size: int = 32, device: str = "cpu", fast_decode: bool = True, threads: bool = True) -> dict:
     if detector not in DETECTORS:
         raise ValueError(f"unknown detector {detector!r}")
     if threshold is None:
         threshold = 27.0 if detector == "content" else 0.85
     return {"detector": detector, "threshold": float(threshold), "clip_model": clip_model,
             "min_clip": float(min_clip), "max_clip": float(max_clip), "width": int(width),
-            "sample_fps": float(sample_fps), "batch_size": int(batch_size), "device": device}
+            "sample_fps": float(sample_fps), "batch_size": int(batch_size), "device": device,
+            "fast_decode": bool(fast_decode), "threads": bool(threads)}
 
 
 def _content_cuts(path: Path, fps: float, config: dict) -> tuple[list[tuple[int, float]], int]:
@@ -49,7 +50,8 @@ def _content_cuts(path: Path, fps: float, config: dict) -> tuple[list[tuple[int,
     cuts: list[tuple[int, float]] = []
     count = 0
     last = None
-    for index, bgr in iter_frames(path, width=config["width"], fmt="bgr24"):
+    for index, bgr in iter_frames(path, width=config["width"], fmt="bgr24", fast=config["fast_decode"],
+                                  threads=config["threads"]):
         last = FrameTimecode(index, fps)
         for cut in detector.process_frame(last, bgr):
             cuts.append((int(cut.frame_num), float(detector._frame_score or 0.0)))
