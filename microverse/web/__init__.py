@@ -1,0 +1,1 @@
+"""The web UI (`microverse serve`): rater screens for human studies and expert benchmark building."""

@@ -1,0 +1,72 @@
+// Keyboard shortcuts and frame scrubbing. Everything also works without this script:
+// the buttons are plain form submits and the videos have native controls.
+"use strict";
+
+function currentQuestion() {
+  return document.querySelector("form.question.current") || document.querySelector("form.question");
+}
+
+function moveCurrent(delta) {
+  const forms = Array.from(document.querySelectorAll("form.question"));
+  if (!forms.length) return;
+  const at = Math.max(0, forms.indexOf(currentQuestion()));
+  const next = forms[Math.min(forms.length - 1, Math.max(0, at + delta))];
+  forms.forEach(f => f.classList.remove("current"));
+  next.classList.add("current");
+  next.scrollIntoView({block: "nearest"});
+}
+
+function players() { return Array.from(document.querySelectorAll("figure.player")); }
+
+function stepFrames(figure, frames) {
+  const video = figure.querySelector("video");
+  const fps = parseFloat(figure.dataset.fps) || 16;
+  video.pause();
+  video.currentTime = Math.max(0, Math.min(video.duration || 0, video.currentTime + frames / fps));
+}
+
+function wirePlayer(figure) {
+  const video = figure.querySelector("video");
+  const slider = figure.querySelector(".scrubber");
+  const time = figure.querySelector(".time");
+  const sync = () => {
+    if (video.duration) slider.value = Math.round(1000 * video.currentTime / video.duration);
+    time.textContent = video.currentTime.toFixed(2) + " s";
+  };
+  video.addEventListener("timeupdate", sync);
+  video.addEventListener("seeked", sync);
+  slider.addEventListener("input", () => {
+    if (video.duration) { video.pause(); video.currentTime = video.duration * slider.value / 1000; }
+  });
+  figure.querySelectorAll("button.step").forEach(b =>
+    b.addEventListener("click", () => stepFrames(figure, parseInt(b.dataset.step, 10))));
+}
+
+// `defer`: the document is parsed when this runs, so wire up at once (no keypress is lost).
+(() => {
+  players().forEach(wirePlayer);
+  document.addEventListener("keydown", event => {
+    const tag = (event.target.tagName || "").toLowerCase();
+    if (tag === "input" || tag === "textarea" || event.ctrlKey || event.metaKey || event.altKey) return;
+    const key = event.key;
+    if (key === "j") { moveCurrent(1); return; }
+    if (key === "k") { moveCurrent(-1); return; }
+    if (key === "n" || key === "p") {
+      const link = document.querySelector(`a[data-key="${key}"]`);
+      if (link) link.click();
+      return;
+    }
+    if (key === " ") {
+      event.preventDefault();
+      const videos = players().map(f => f.querySelector("video"));
+      const play = videos.some(v => v.paused);
+      videos.forEach(v => play ? v.play().catch(() => {}) : v.pause());
+      return;
+    }
+    if (key === "," || key === ".") { players().forEach(f => stepFrames(f, key === "," ? -1 : 1)); return; }
+    const question = currentQuestion();
+    if (!question) return;
+    const button = question.querySelector(`button[data-key="${key === "t" ? "0" : key}"]`);
+    if (button) { event.preventDefault(); button.click(); }
+  });
+})();
