@@ -92,8 +92,6 @@ class Answer:
 
 
 class AnswerSink(Protocol):
-    def finished(self) -> dict[tuple[int, str, int], str]: ...
-
     def record(self, answer: Answer) -> None: ...
 
     def settle(self, task: int, dimension: Dimension, prompt_sha: str, n_criteria: int, video: str | None) -> bool: ...
@@ -136,12 +134,20 @@ class RunStats:
     started: float = field(default_factory=time.monotonic)
 
 
-def plan(benchmark: Benchmark, scan: VideoScan, identity: RunIdentity, sink: AnswerSink,
-         stats: RunStats) -> list[VideoWork]:
-    """The calls still needed, in task order; dimensions already complete are settled now."""
-    done = sink.finished()
+@dataclass
+class Plan:
+    """The calls still needed (in task order) and the (task, dimension)s already fully answered."""
+
+    work: list[VideoWork]
+    complete: list[tuple[int, DimensionPrompt, str]]
+    """(task, prompt, video file name) whose answers are all stored: only their judgment is (re)written."""
+
+
+def plan(benchmark: Benchmark, scan: VideoScan, identity: RunIdentity, finished: dict[tuple[int, str, int], str],
+         stats: RunStats) -> Plan:
+    """Compare what the videos need with ``finished`` answers (task, dimension, repeat) -> prompt hash."""
     tasks = benchmark.by_index()
-    work: list[VideoWork] = []
+    result = Plan([], [])
     for index, path in sorted(scan.videos.items()):
         dims: list[DimensionWork] = []
         for dimension in DIMENSIONS:
@@ -149,17 +155,17 @@ def plan(benchmark: Benchmark, scan: VideoScan, identity: RunIdentity, sink: Ans
             if prompt is None:
                 stats.no_criteria.append((index, dimension.value))
                 continue
-            missing = [r for r in range(identity.repeats) if done.get((index, dimension.value, r)) != prompt.sha]
+            missing = [r for r in range(identity.repeats) if finished.get((index, dimension.value, r)) != prompt.sha]
             stats.already_done += identity.repeats - len(missing)
             if missing:
                 dims.append(DimensionWork(prompt, missing))
             else:
-                sink.settle(index, dimension, prompt.sha, prompt.n_criteria, path.name)
+                result.complete.append((index, prompt, path.name))
         if dims:
-            work.append(VideoWork(index, path, dims))
-    stats.calls_total = sum(w.calls for w in work)
-    stats.videos_total = len(work)
-    return work
+            result.work.append(VideoWork(index, path, dims))
+    stats.calls_total = sum(w.calls for w in result.work)
+    stats.videos_total = len(result.work)
+    return result
 
 
 class Engine:
@@ -177,8 +183,11 @@ class Engine:
         self.stats = stats or RunStats()
         self._stopped: ProviderStopped | None = None
 
-    async def run(self, work: list[VideoWork]) -> RunStats:
+    async def run(self, planned: Plan) -> RunStats:
         """Judge every planned call; raises ProviderStopped (after saving what finished) if the judge gives out."""
+        for task, prompt, video in planned.complete:
+            self.sink.settle(task, prompt.dimension, prompt.sha, prompt.n_criteria, video)
+        work = planned.work
         calls_per_video = max(1, math.ceil(sum(w.calls for w in work) / max(1, len(work))))
         slots = asyncio.Semaphore(math.ceil(self.concurrency / calls_per_video) + 2 * self.workers)
         running: set[asyncio.Task] = set()

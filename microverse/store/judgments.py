@@ -64,6 +64,28 @@ MIGRATIONS = [
 ]
 
 
+def _answer_key(identity: RunIdentity) -> tuple:
+    return (identity.model, identity.judge, identity.prompt_version, identity.answer_settings_hash)
+
+
+def finished_answers(conn: sqlite3.Connection, identity: RunIdentity) -> dict[tuple[int, str, int], str]:
+    """(task, dimension, repeat) -> prompt hash of every usable answer stored for this run identity."""
+    rows = conn.execute(
+        "SELECT task, dimension, repeat, prompt_sha FROM judge_answers WHERE model = ? AND judge = ? "
+        "AND prompt_version = ? AND settings_hash = ? AND status = 'ok'", _answer_key(identity))
+    return {(r["task"], r["dimension"], r["repeat"]): r["prompt_sha"] for r in rows}
+
+
+def peek_finished(db_path: str | Path, identity: RunIdentity) -> dict[tuple[int, str, int], str]:
+    """Like :func:`finished_answers` without creating or changing anything (for ``--dry-run``)."""
+    if not Path(db_path).is_file():
+        return {}
+    conn = connect(db_path, readonly=True)
+    if not _has_table(conn):
+        return {}
+    return finished_answers(conn, identity)
+
+
 def open_store(path: str | Path) -> sqlite3.Connection:
     conn = connect(path)
     migrate(conn, COMPONENT, MIGRATIONS)
@@ -87,15 +109,10 @@ class JudgmentStore:
                              (digest, json.dumps(settings, sort_keys=True)))
 
     def _key(self) -> tuple:
-        i = self.id
-        return (i.model, i.judge, i.prompt_version, i.answer_settings_hash)
+        return _answer_key(self.id)
 
     def finished(self) -> dict[tuple[int, str, int], str]:
-        """(task, dimension, repeat) -> prompt hash, for every usable answer already stored."""
-        rows = self.conn.execute(
-            "SELECT task, dimension, repeat, prompt_sha FROM judge_answers WHERE model = ? AND judge = ? "
-            "AND prompt_version = ? AND settings_hash = ? AND status = 'ok'", self._key())
-        return {(r["task"], r["dimension"], r["repeat"]): r["prompt_sha"] for r in rows}
+        return finished_answers(self.conn, self.id)
 
     def record(self, answer: Answer) -> None:
         """Store one answer (replacing an older one for the same repeat), in its own transaction."""

@@ -25,7 +25,7 @@ def judge_run(db, videos, judge, *, repeats=1, benchmark=None, model="m", reasks
     identity = RunIdentity(model=model, judge="fake", repeats=repeats)
     store = JudgmentStore(open_store(db), identity)
     stats = RunStats()
-    work = plan(benchmark, scan_videos(videos, benchmark), identity, store, stats)
+    work = plan(benchmark, scan_videos(videos, benchmark), identity, store.finished(), stats)
 
     async def go():
         provider = OpenAIChatProvider("fake", base_url=judge.base_url, retry=FAST, concurrency=4,
