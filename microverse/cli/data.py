@@ -159,6 +159,63 @@ def split(
     _print_stage(manifest, "split", summary)
 
 
+# -- classify ----------------------------------------------------------------------------------
+@data_app.command("train-classifier")
+@clean_errors
+def train_classifier(
+    labels: Annotated[Path, typer.Argument(help="CSV with label and video (or clip_id) columns.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the trained classifier.")],
+    base: Annotated[str, typer.Option(help="VideoMAE to start from: hub id or local folder.")]
+    = "MCG-NJU/videomae-base",
+    dataset: Annotated[Path | None, typer.Option(help="Dataset folder resolving clip_id labels.",
+                                                 show_default=False)] = None,
+    epochs: Annotated[int, typer.Option(min=1, help="Epochs (paper: 10).")] = 10,
+    lr: Annotated[float, typer.Option(help="Learning rate (paper: 5e-5).")] = 5e-5,
+    batch_size: Annotated[int, typer.Option(min=1)] = 4,
+    test_fraction: Annotated[float, typer.Option(help="Held-out share (paper: 0.2).")] = 0.2,
+    seed: Annotated[int, typer.Option()] = 0,
+    device: Annotated[str, typer.Option(help="torch device.")] = "cpu",
+) -> None:
+    """Fine-tune the micro/non-micro VideoMAE classifier; prints accuracy and the confusion matrix."""
+    from microverse.data.classify import read_labels, train
+
+    items = read_labels(labels, dataset)
+    with _progress("train") as tick:
+        metrics = train(items, base, out, epochs=epochs, lr=lr, batch_size=batch_size,
+                        test_fraction=test_fraction, seed=seed, device=device, progress=tick)
+    (tn, fp), (fn, tp) = metrics["confusion_matrix"]
+    console.print(f"accuracy {metrics['accuracy']:.3f} on {metrics['n_test']} held-out clips "
+                  f"(trained on {metrics['n_train']}); calibrated threshold {metrics['threshold']:.3f} "
+                  f"-> accuracy {metrics['accuracy_at_threshold']:.3f}", highlight=False)
+    console.print(f"confusion (rows true, cols predicted; non-micro, micro): [[{tn}, {fp}], [{fn}, {tp}]]",
+                  highlight=False, markup=False)
+    console.print(f"saved {out}", highlight=False)
+
+
+@data_app.command("classify")
+@clean_errors
+def classify(
+    dataset: DatasetArg,
+    model: Annotated[Path, typer.Option(help="Trained classifier folder (from train-classifier).")],
+    threshold: Annotated[float | None, typer.Option(help="P(micro) needed to keep; default: the calibrated one.",
+                                                    show_default=False)] = None,
+    device: Annotated[str, typer.Option(help="torch device.")] = "cpu",
+    engine: EngineOpt = "local", workers: WorkersOpt = 1, address: AddressOpt = None, redo: RedoOpt = False,
+) -> None:
+    """Keep clips the VideoMAE classifier calls micro-simulation."""
+    _check_engine(engine)
+    from microverse.data.classify import ClassifyWorker, classify_config
+    from microverse.data.pipeline import run_clip_stage
+
+    manifest = _dataset(dataset)
+    config = classify_config(model, threshold, device)
+    with _progress("classify") as tick:
+        summary = run_clip_stage(manifest, "classify", ClassifyWorker, config, engine=engine, workers=workers,
+                                 address=address, redo=redo, progress=tick, model_stage=True,
+                                 num_gpus=1.0 if device.startswith("cuda") else 0.0)
+    _print_stage(manifest, "classify", summary)
+
+
 # -- filter ------------------------------------------------------------------------------------
 @data_app.command("filter")
 @clean_errors
@@ -248,7 +305,8 @@ def run(
             if classifier is None:
                 err_console.print("classify: skipped (no --classifier)")
                 continue
-            raise MicroverseError("classify is not available yet")
+            classify(dataset, model=classifier, threshold=None, engine=engine, workers=workers, address=address,
+                     redo=False, device="cpu")
         elif stage == "filter":
             filter_(dataset, min_side=min_side, min_duration=min_duration, max_duration=max_duration,
                     borders="drop", border_max=0.02, text=True, text_frames=0.34, motion=True, min_motion=0.05,

@@ -120,3 +120,24 @@ def make_audio_only(path: Path, seconds: float = 1.0) -> Path:
         container.mux(packet)
     container.close()
     return path
+
+
+def make_tinted(path: Path, color: tuple[int, int, int], *, frames: int = 8, size: int = 32, fps: int = 8,
+                seed: int = 0) -> Path:
+    """A small clip of one colour with a little noise (two such colours make an easy labelled set)."""
+    rng = np.random.default_rng(seed)
+    container = av.open(str(path), "w")
+    stream = container.add_stream("libx264", rate=fps)
+    stream.width = stream.height = size
+    stream.pix_fmt = "yuv420p"
+    for index in range(frames):
+        noise = rng.integers(-20, 21, size=(size, size, 3))
+        img = np.clip(np.asarray(color)[None, None, :] + noise, 0, 255).astype(np.uint8)
+        frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+        frame.pts = index
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    return path

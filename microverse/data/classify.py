@@ -1,0 +1,253 @@
+"""The micro-simulation classifier (paper, Appendix C): VideoMAE fine-tuned on labelled clips.
+
+Training follows the paper: learning rate 5e-5, 10 epochs, an 80/20 split (stratified by
+label, seeded), accuracy and a confusion matrix on the 20%. Beyond the paper, the decision
+threshold on P(micro) is calibrated on that held-out 20% (the threshold that maximises
+balanced accuracy, so an unbalanced label set does not push it to one side); the
+classifier folder keeps model, processor and ``classifier.json`` with the threshold and
+the metrics, and ``data classify`` filters with that threshold unless told otherwise.
+
+The loop is a plain AdamW loop rather than ``transformers.Trainer``: a dozen lines, while
+Trainer would need a dataset class, a collator and its logging/checkpoint machinery for
+what is a small, fixed recipe.
+
+Label CSV: a ``label`` column (1/0, micro/non-micro, yes/no, true/false) and either a
+``video`` column (path, relative to the CSV) with optional ``start_frame``/``end_frame``, or
+a ``clip_id`` column resolved against ``--dataset``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from microverse.data.video import even_indices, probe, sample_frames
+from microverse.errors import MicroverseError
+
+POSITIVE = {"1", "micro", "micro-simulation", "microsimulation", "yes", "true", "y", "t", "pos", "positive"}
+NEGATIVE = {"0", "non-micro", "non-microsimulation", "not-micro", "no", "false", "n", "f", "neg", "negative",
+            "other"}
+ID2LABEL = {0: "non-micro", 1: "micro"}
+META = "classifier.json"
+
+
+def read_labels(csv_path: Path, dataset: Path | None = None) -> list[dict]:
+    """Rows of {path, start_frame, end_frame, label}; every problem names the row."""
+    csv_path = Path(csv_path)
+    if not csv_path.is_file():
+        raise MicroverseError("label file not found", file=str(csv_path))
+    clips = sources = None
+    items = []
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        fields = set(reader.fieldnames or [])
+        if "label" not in fields or not ({"video", "clip_id"} & fields):
+            raise MicroverseError("needs a 'label' column and a 'video' or 'clip_id' column", file=str(csv_path),
+                                  fix="header like: video,label  or  clip_id,label")
+        for line, row in enumerate(reader, start=2):
+            raw = str(row["label"]).strip().lower()
+            if raw not in POSITIVE | NEGATIVE:
+                raise MicroverseError(f"label {row['label']!r} is neither micro nor non-micro", file=str(csv_path),
+                                      item=f"line {line}", fix="use 1/0 or micro/non-micro")
+            label = int(raw in POSITIVE)
+            if row.get("video"):
+                path = Path(row["video"])
+                path = path if path.is_absolute() else (csv_path.parent / path)
+                start = int(row.get("start_frame") or 0)
+                end = int(row["end_frame"]) if row.get("end_frame") else None
+            else:
+                if dataset is None:
+                    raise MicroverseError("clip_id labels need the dataset folder", file=str(csv_path),
+                                          fix="pass --dataset DIR")
+                if clips is None:
+                    from microverse.data.ingest import open_dataset
+
+                    manifest = open_dataset(dataset)
+                    clips = manifest.read("clips").set_index("clip_id")
+                    sources = manifest.read("sources").set_index("source_id")
+                if row["clip_id"] not in clips.index:
+                    raise MicroverseError(f"unknown clip {row['clip_id']!r}", file=str(csv_path), item=f"line {line}")
+                clip = clips.loc[row["clip_id"]]
+                path = Path(sources.loc[clip["source_id"], "path"])
+                start, end = int(clip["start_frame"]), int(clip["end_frame"])
+            if not path.is_file():
+                raise MicroverseError("video not found", file=str(path), item=f"{csv_path.name} line {line}")
+            items.append({"path": str(path), "start_frame": start, "end_frame": end, "label": label})
+    if len({i["label"] for i in items}) < 2:
+        raise MicroverseError("labels need both classes (micro and non-micro)", file=str(csv_path))
+    return items
+
+
+def split_80_20(labels: list[int], test_fraction: float = 0.2, seed: int = 0) -> tuple[list[int], list[int]]:
+    """Stratified split: the same share of each class goes to test (at least one per class)."""
+    rng = np.random.default_rng(seed)
+    train, test = [], []
+    for cls in sorted(set(labels)):
+        idx = [i for i, y in enumerate(labels) if y == cls]
+        rng.shuffle(idx)
+        k = max(1, int(round(len(idx) * test_fraction))) if len(idx) > 1 else 0
+        test += idx[:k]
+        train += idx[k:]
+    return sorted(train), sorted(test)
+
+
+class ClipFrames:
+    """Frames of a clip, sampled evenly by seeking, preprocessed for a VideoMAE model."""
+
+    def __init__(self, processor, num_frames: int) -> None:
+        self.processor = processor
+        self.num_frames = num_frames
+
+    def __call__(self, item: dict):
+        path = Path(item["path"])
+        end = item.get("end_frame")
+        if end is None:
+            end = probe(path).frames
+        frames = sample_frames(path, even_indices(int(item.get("start_frame") or 0), int(end), self.num_frames))
+        while len(frames) < self.num_frames:  # clips shorter than the model's frame count repeat frames
+            frames = frames + frames[: self.num_frames - len(frames)]
+        return self.processor(list(frames), return_tensors="pt")["pixel_values"][0]
+
+
+def load_processor(model_dir: str, config):
+    from transformers import VideoMAEImageProcessor
+
+    try:
+        return VideoMAEImageProcessor.from_pretrained(model_dir)
+    except OSError:  # bare model folder: VideoMAE's standard preprocessing at the model's size
+        size = config.image_size
+        return VideoMAEImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size})
+
+
+def _probabilities(model, batches, device: str) -> np.ndarray:
+    import torch
+
+    out = []
+    model.eval()
+    with torch.inference_mode():
+        for pixels in batches:
+            logits = model(pixel_values=pixels.to(device)).logits.float()
+            out.append(torch.softmax(logits, dim=-1)[:, 1].cpu().numpy())
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def calibrate(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Threshold on P(micro) maximising balanced accuracy on held-out clips (ties: closest to 0.5)."""
+    candidates = np.unique(np.concatenate([[0.5], probs]))
+    best, best_score = 0.5, -1.0
+    for t in sorted(candidates, key=lambda c: abs(c - 0.5)):
+        pred = probs >= t
+        tpr = pred[labels == 1].mean() if (labels == 1).any() else 0.0
+        tnr = (~pred[labels == 0]).mean() if (labels == 0).any() else 0.0
+        score = (tpr + tnr) / 2
+        if score > best_score + 1e-12:
+            best, best_score = float(t), float(score)
+    return best
+
+
+def confusion(labels: np.ndarray, pred: np.ndarray) -> list[list[int]]:
+    """Rows = true class (non-micro, micro), columns = predicted class."""
+    return [[int(((labels == t) & (pred == p)).sum()) for p in (0, 1)] for t in (0, 1)]
+
+
+def train(items: list[dict], base: str, out_dir: Path, *, epochs: int = 10, lr: float = 5e-5, batch_size: int = 4,
+          test_fraction: float = 0.2, seed: int = 0, device: str = "cpu",
+          progress: Callable[[int, int], None] | None = None) -> dict:
+    """Fine-tune ``base`` (hub id or folder) on labelled clips; save model, processor and metrics."""
+    import torch
+    from transformers import VideoMAEForVideoClassification
+
+    torch.manual_seed(seed)
+    model = VideoMAEForVideoClassification.from_pretrained(
+        base, num_labels=2, id2label=ID2LABEL, label2id={v: k for k, v in ID2LABEL.items()},
+        ignore_mismatched_sizes=True).to(device)
+    processor = load_processor(base, model.config)
+    frames = ClipFrames(processor, model.config.num_frames)
+    labels = [i["label"] for i in items]
+    train_idx, test_idx = split_80_20(labels, test_fraction, seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    steps_per_epoch = math.ceil(len(train_idx) / batch_size)
+    rng = np.random.default_rng(seed)
+    history = []
+    for epoch in range(epochs):
+        model.train()
+        order = rng.permutation(train_idx)
+        total = 0.0
+        for step in range(steps_per_epoch):
+            chunk = order[step * batch_size:(step + 1) * batch_size]
+            pixels = torch.stack([frames(items[i]) for i in chunk]).to(device)
+            target = torch.tensor([labels[i] for i in chunk], device=device)
+            loss = model(pixel_values=pixels, labels=target).loss
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(chunk)
+            if progress:
+                progress(epoch * steps_per_epoch + step + 1, epochs * steps_per_epoch)
+        history.append(round(total / max(1, len(train_idx)), 6))
+    test_items = [items[i] for i in test_idx]
+    batches = (torch.stack([frames(it) for it in test_items[k:k + batch_size]])
+               for k in range(0, len(test_items), batch_size))
+    probs = _probabilities(model, batches, device)
+    y = np.asarray([labels[i] for i in test_idx])
+    threshold = calibrate(probs, y)
+    argmax = (probs >= 0.5).astype(int)
+    calibrated = (probs >= threshold).astype(int)
+    metrics = {
+        "base_model": base, "lr": lr, "epochs": epochs, "batch_size": batch_size, "seed": seed,
+        "n_train": len(train_idx), "n_test": len(test_idx), "train_loss": history,
+        "accuracy": float((argmax == y).mean()) if len(y) else None,
+        "confusion_matrix": confusion(y, argmax), "confusion_labels": ["non-micro", "micro"],
+        "threshold": threshold,
+        "accuracy_at_threshold": float((calibrated == y).mean()) if len(y) else None,
+        "confusion_matrix_at_threshold": confusion(y, calibrated),
+        "num_frames": model.config.num_frames,
+    }
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    processor.save_pretrained(out_dir)
+    (out_dir / META).write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics
+
+
+def load_meta(model_dir: Path) -> dict:
+    path = Path(model_dir) / META
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+class ClassifyWorker:
+    """Engine worker: P(micro) for a clip and the keep/drop decision at the calibrated threshold."""
+
+    def __init__(self, config: dict) -> None:
+        import torch
+        from transformers import VideoMAEForVideoClassification
+
+        self.torch = torch
+        self.device = config["device"]
+        self.model = VideoMAEForVideoClassification.from_pretrained(config["model"]).to(self.device).eval()
+        self.frames = ClipFrames(load_processor(config["model"], self.model.config), self.model.config.num_frames)
+        self.threshold = float(config["threshold"])
+        self.model_name = str(config["model"])
+
+    def __call__(self, clip: dict) -> dict:
+        pixels = self.frames(clip)[None]
+        prob = float(_probabilities(self.model, [pixels], self.device)[0])
+        keep = prob >= self.threshold
+        return {"classify.p_micro": round(prob, 6), "classify.threshold": self.threshold,
+                "classify.model": self.model_name, "classify.keep": keep,
+                "classify.reason": None if keep else f"not micro-simulation (p={prob:.3f} < {self.threshold:.3f})"}
+
+
+def classify_config(model: Path | str, threshold: float | None = None, device: str = "cpu") -> dict:
+    if not Path(model).exists() and str(model).count("/") != 1:  # neither a folder nor a hub id
+        raise MicroverseError("classifier folder not found", file=str(model),
+                              fix="train one with `microverse data train-classifier LABELS.csv --out DIR`")
+    if threshold is None:
+        threshold = float(load_meta(Path(model)).get("threshold", 0.5))
+    return {"model": str(model), "threshold": float(threshold), "device": device}

@@ -1,0 +1,95 @@
+"""VideoMAE classifier: training recipe, metrics, calibrated threshold, and the classify stage."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from microverse.data.classify import calibrate, confusion, read_labels, split_80_20  # noqa: E402
+from microverse.errors import MicroverseError  # noqa: E402
+from tests.data.data_synthetic import make_tinted  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_videomae(tmp_path_factory):
+    torch.manual_seed(0)
+    config = transformers.VideoMAEConfig(image_size=32, patch_size=16, num_frames=4, tubelet_size=2, hidden_size=32,
+                                         num_hidden_layers=1, num_attention_heads=2, intermediate_size=37)
+    folder = tmp_path_factory.mktemp("videomae-base")
+    transformers.VideoMAEForVideoClassification(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    """Ten clips: reddish ones are 'micro', bluish ones 'non-micro' (separable by colour)."""
+    root = tmp_path_factory.mktemp("labelled")
+    lines = ["video,label"]
+    for k in range(5):
+        make_tinted(root / f"micro{k}.mp4", (200, 40, 40), seed=k)
+        make_tinted(root / f"other{k}.mp4", (40, 40, 200), seed=10 + k)
+        lines += [f"micro{k}.mp4,micro", f"other{k}.mp4,non-micro"]
+    (root / "labels.csv").write_text("\n".join(lines) + "\n")
+    return root / "labels.csv"
+
+
+def test_split_is_stratified_80_20():
+    labels = [1] * 1107 + [0] * 1473  # the paper's Table 3
+    train, test = split_80_20(labels)
+    assert sum(labels[i] for i in test) == 221 and len(test) - sum(labels[i] for i in test) == 295
+    assert not set(train) & set(test) and len(train) + len(test) == 2580
+
+
+def test_calibration_and_confusion():
+    import numpy as np
+
+    probs = np.array([0.1, 0.2, 0.3, 0.35, 0.6, 0.9])
+    labels = np.array([0, 0, 1, 1, 1, 1])
+    assert calibrate(probs, labels) == pytest.approx(0.3)  # at 0.5 two positives are missed
+    assert confusion(labels, (probs >= 0.5).astype(int)) == [[2, 0], [2, 2]]
+
+
+def test_bad_label_files_name_the_line(tmp_path, labelled):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"video,label\n{labelled.parent / 'micro0.mp4'},maybe\n")
+    with pytest.raises(MicroverseError, match="line 2"):
+        read_labels(bad)
+    bad.write_text("name,label\nx,1\n")
+    with pytest.raises(MicroverseError, match="'video' or 'clip_id'"):
+        read_labels(bad)
+
+
+@pytest.mark.slow
+def test_train_then_classify_a_dataset(tmp_path, tiny_videomae, labelled, cli):
+    model_dir = tmp_path / "clf"
+    result = cli("data", "train-classifier", labelled, "--base", tiny_videomae, "--out", model_dir,
+                 "--lr", "1e-3", "--epochs", "6", "--batch-size", "4")
+    assert result.exit_code == 0, result.output
+    meta = json.loads((model_dir / "classifier.json").read_text())
+    assert meta["n_train"] == 8 and meta["n_test"] == 2 and meta["epochs"] == 6
+    assert sum(map(sum, meta["confusion_matrix"])) == 2
+    assert meta["accuracy"] == (meta["confusion_matrix"][0][0] + meta["confusion_matrix"][1][1]) / 2
+    assert meta["train_loss"][-1] < meta["train_loss"][0]
+    assert meta["accuracy_at_threshold"] == 1.0  # colours are trivially separable
+    # classify a dataset made of the same kind of clips
+    out = tmp_path / "ds"
+    videos = sorted(labelled.parent.glob("*.mp4"))
+    assert cli("data", "ingest", *videos, "--out", out).exit_code == 0
+    assert cli("data", "split", out).exit_code == 0
+    result = cli("data", "classify", out, "--model", model_dir)
+    assert result.exit_code == 0, result.output
+    report = json.loads(cli("data", "report", out, "--format", "json").stdout)
+    assert report["stages"]["classify"]["kept"] + report["stages"]["classify"]["dropped"] == 10
+    from microverse.data.manifest import Manifest
+
+    clips = Manifest(out).read("clips").merge(Manifest(out).read("sources")[["source_id", "filename"]])
+    for row in clips.to_dict("records"):
+        assert 0.0 <= row["classify.p_micro"] <= 1.0
+        assert row["classify.keep"] == (row["classify.p_micro"] >= meta["threshold"])
+    micro = clips[clips["filename"].str.startswith("micro")]["classify.p_micro"]
+    other = clips[clips["filename"].str.startswith("other")]["classify.p_micro"]
+    assert micro.min() > other.max()
