@@ -65,6 +65,8 @@ def eval_videos(
     max_attempts: Annotated[int, typer.Option(min=1, help="Attempts per request (429/5xx/timeouts).")] = 6,
     max_failures: Annotated[int, typer.Option(
         min=1, help="Stop after this many requests in a row fail for good.")] = 5,
+    max_tokens: Annotated[int | None, typer.Option(
+        min=16, help="Longest answer in tokens (default: the server's; 1024 for hf: judges).")] = None,
     workers: Annotated[int | None, typer.Option(help="Frame-extraction threads (default: CPU count).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show calls, payload and tokens; send nothing.")] = False,
 ) -> None:
@@ -98,7 +100,8 @@ def eval_videos(
     planned = plan(loaded.benchmark, scan, identity, store.finished(), stats)
     console.print(f"judging [bold]{name}[/] with [bold]{judge_model}[/]: {stats.calls_total} calls for "
                   f"{stats.videos_total} videos ({stats.already_done} answers already stored in {db})")
-    engine = Engine(provider, store, identity, reasks=reasks, concurrency=concurrency, workers=workers, stats=stats)
+    engine = Engine(provider, store, identity, reasks=reasks, concurrency=concurrency, workers=workers,
+                    max_tokens=max_tokens, stats=stats)
     started = time.monotonic()
     stopped: ProviderStopped | None = None
     with _progress(enabled=stats.calls_total > 0) as progress:
