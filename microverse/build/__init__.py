@@ -1,0 +1,1 @@
+"""Benchmark construction: LLM drafts of tasks, levels and rubrics, expert screening and revision, export."""
