@@ -252,6 +252,56 @@ def filter_(
     _print_stage(manifest, "filter", summary)
 
 
+# -- review ------------------------------------------------------------------------------------
+@data_app.command("review")
+@clean_errors
+def review(
+    dataset: DatasetArg,
+    export: Annotated[Path | None, typer.Option("--export", help="Write review.csv + contact sheets to this "
+                                                                 "folder.", show_default=False)] = None,
+    import_: Annotated[Path | None, typer.Option("--import", help="Read a filled review.csv back.",
+                                                 show_default=False)] = None,
+) -> None:
+    """Expert check: export a review sheet with contact sheets, or import the verdicts."""
+    from microverse.data import review as reviews
+
+    if (export is None) == (import_ is None):
+        raise MicroverseError("give exactly one of --export FOLDER or --import SHEET.csv")
+    manifest = _dataset(dataset)
+    if export is not None:
+        with _progress("contact sheets") as tick:
+            sheet = reviews.export_sheet(manifest, export, progress=tick)
+        console.print(f"wrote {sheet}; fill the verdict column (keep/drop) and run --import", highlight=False)
+    else:
+        counts = reviews.import_sheet(manifest, import_)
+        _print_stage(manifest, "review", counts)
+
+
+# -- export ------------------------------------------------------------------------------------
+@data_app.command("export")
+@clean_errors
+def export(
+    dataset: DatasetArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Training-set folder (metadata.json + videos/).")],
+    prompt_from: Annotated[str, typer.Option(help="caption (paper) or title.")] = "caption",
+    test_fraction: Annotated[float, typer.Option(help="Share of *source videos* held out.")] = 0.1,
+    webdataset: Annotated[bool, typer.Option("--webdataset", help="Also write WebDataset tar shards.")] = False,
+    shard_size: Annotated[int, typer.Option(min=1, help="Clips per shard.")] = 1000,
+    crf: Annotated[int, typer.Option(help="x264 quality of the clip files (lower = better).")] = 18,
+    engine: EngineOpt = "local", workers: WorkersOpt = 1, address: AddressOpt = None,
+) -> None:
+    """Write the training set: metadata.json (id, video, prompt), parquet, shards, dataset card."""
+    _check_engine(engine)
+    from microverse.data.export import export_dataset
+
+    manifest = _dataset(dataset)
+    with _progress("export") as tick:
+        summary = export_dataset(manifest, out, prompt_from=prompt_from, test_fraction=test_fraction,
+                                 webdataset=webdataset, shard_size=shard_size, crf=crf, engine=engine,
+                                 workers=workers, address=address, progress=tick)
+    console.print(json.dumps(summary), highlight=False, markup=False)
+
+
 # -- report ------------------------------------------------------------------------------------
 @data_app.command("report")
 @clean_errors
