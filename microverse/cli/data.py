@@ -277,6 +277,36 @@ def review(
         _print_stage(manifest, "review", counts)
 
 
+# -- caption -----------------------------------------------------------------------------------
+@data_app.command("caption")
+@clean_errors
+def caption(
+    dataset: DatasetArg,
+    model: Annotated[str, typer.Option(help="Multimodal model name (paper: gpt-4o); hf:ID runs locally.")]
+    = "gpt-4o",
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint; default OPENAI_BASE_URL or "
+                                                      "api.openai.com. Key: OPENAI_API_KEY.", show_default=False)]
+    = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight.")] = 16,
+    frames: Annotated[int, typer.Option(min=1, help="Frames per clip (paper: 8).")] = 8,
+    width: Annotated[int, typer.Option(help="Frame width sent, pixels.")] = 512,
+    min_words: Annotated[int, typer.Option(help="Shorter captions are re-asked once, then dropped.")] = 60,
+    max_words: Annotated[int, typer.Option(help="Longer captions are re-asked once, then dropped.")] = 400,
+    timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 120.0,
+    redo: RedoOpt = False,
+) -> None:
+    """Caption clips from 8 frames + the source's title and description (paper's prompt)."""
+    from microverse.data.caption import caption_dataset
+    from microverse.judge.providers.factory import make_provider
+
+    manifest = _dataset(dataset)
+    provider = make_provider(model, base_url=base_url, concurrency=concurrency, timeout_s=timeout)
+    with _progress("caption") as tick:
+        summary = caption_dataset(manifest, provider, frames=frames, width=width, min_words=min_words,
+                                  max_words=max_words, concurrency=concurrency, redo=redo, progress=tick)
+    _print_stage(manifest, "caption", summary)
+
+
 # -- export ------------------------------------------------------------------------------------
 @data_app.command("export")
 @clean_errors
