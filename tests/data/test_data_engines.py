@@ -1,0 +1,63 @@
+"""Both engines give identical manifests: in-process, a local process pool, and Ray Data."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from microverse.data.filters import FilterWorker, filter_config
+from microverse.data.ingest import ingest_local
+from microverse.data.manifest import Manifest
+from microverse.data.pipeline import run_clip_stage, split_sources
+from microverse.data.split import SplitWorker, split_config
+
+SMALL = dict(min_side=64, min_duration=0.5)
+
+
+def _build(root, videos, **engine) -> Manifest:
+    manifest = Manifest(root)
+    ingest_local(manifest, list(videos))
+    split_sources(manifest, SplitWorker, split_config(min_clip=0.3), **engine)
+    run_clip_stage(manifest, "filter", FilterWorker, filter_config(**SMALL), **engine)
+    return manifest
+
+
+@pytest.fixture(scope="module")
+def inputs(videos, tmp_path_factory):
+    """The test videos plus a corrupt file (a quarantined source must look the same everywhere)."""
+    folder = tmp_path_factory.mktemp("engine-in")
+    for path in videos.values():
+        shutil.copy(path, folder / path.name)
+    (folder / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x01" * 4000)
+    return sorted(folder.iterdir())
+
+
+@pytest.fixture(scope="module")
+def reference(inputs, tmp_path_factory) -> Manifest:
+    return _build(tmp_path_factory.mktemp("ref") / "ds", inputs)
+
+
+def _same(a: Manifest, b: Manifest) -> None:
+    for table in ("sources", "clips"):
+        left = a.read(table).drop(columns=["path"], errors="ignore")
+        right = b.read(table).drop(columns=["path"], errors="ignore")
+        pd.testing.assert_frame_equal(left, right)
+    assert len(a.read("clips")) == 7 and a.read("clips")["filter.keep"].notna().all()
+
+
+@pytest.mark.slow
+def test_process_pool_matches_in_process(inputs, reference, tmp_path):
+    _same(reference, _build(tmp_path / "ds", inputs, engine="local", workers=2))
+
+
+@pytest.mark.slow
+def test_ray_matches_local(inputs, reference, tmp_path):
+    ray = pytest.importorskip("ray")
+    pytest.importorskip("ray.data")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        _same(reference, _build(tmp_path / "ds", inputs, engine="ray", workers=2))
+    finally:
+        ray.shutdown()
