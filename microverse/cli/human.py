@@ -152,7 +152,8 @@ def list_studies(db: StudyDb, format: FormatOption = OutputFormat.table) -> None
 def results(
     db: StudyDb, study: StudyName,
     judge: Annotated[list[str] | None, typer.Option(
-        "--judge", help="NAME=FOLDER of <Model>_result.json judge results to compare with the humans; repeat.")] = None,
+        "--judge", help="NAME=SOURCE: a folder of <Model>_result.json, or a `microverse eval` database (its "
+                        "judgments by judge NAME); repeat.")] = None,
     benchmark: BenchmarkOption = None,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
     format: FormatOption = OutputFormat.table, out: OutOption = None,
