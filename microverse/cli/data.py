@@ -68,7 +68,8 @@ def _dataset(path: Path):
 @data_app.command("ingest")
 @clean_errors
 def ingest(
-    sources: Annotated[list[str], typer.Argument(help="Video files, folders, yt-dlp URLs or 'ytsearchN:query'.",
+    sources: Annotated[list[str], typer.Argument(help="Video files, folders, yt-dlp URLs, 'ytsearchN:query', or "
+                                                      "recorded yt-dlp .info.json files.",
                                                  show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Dataset folder to create or extend.")],
     allow_vfr: Annotated[bool, typer.Option(help="Keep variable-frame-rate files (frame numbers then follow "
@@ -109,8 +110,8 @@ def ingest(
 
 
 def _is_remote(source: str) -> bool:
-    return source.startswith(("http://", "https://", "ytsearch")) or (":" in source and source.split(":")[0]
-                                                                      .startswith("ytsearch"))
+    """URLs, yt-dlp search queries, and recorded yt-dlp ``.info.json`` files go through yt-dlp's rules."""
+    return source.startswith(("http://", "https://", "ytsearch")) or source.endswith(".info.json")
 
 
 def _print_stage(manifest, stage: str, summary: dict | None = None) -> None:

@@ -17,10 +17,11 @@ from microverse.data.manifest import CLIP_STAGES, Manifest, decide
 
 
 def _reason_key(reason: str) -> str:
-    """Group reasons by kind: numbers and quoted text stripped ('too short (1.2 s < 5 s)' -> 'too short')."""
-    reason = str(reason)
-    reason = re.sub(r"\s*\(.*$", "", reason).strip()
-    return re.sub(r"\d+(\.\d+)?", "N", reason)
+    """Group reasons by kind: the details in parentheses go ('too short (1.2 s < 5 s)' -> 'too short'),
+    errors group by exception type ('error: FileNotFoundError: ...' -> 'error: FileNotFoundError')."""
+    if str(reason).startswith("error: "):
+        return ": ".join(str(reason).split(": ")[:2])
+    return re.sub(r"\s*\(.*$", "", str(reason)).strip()
 
 
 def _counts(keep: pd.Series, reasons: pd.Series) -> dict:
