@@ -132,6 +132,8 @@ def screen(db: BuildDb = DEFAULT_DB,
            votes: Annotated[Path | None, typer.Option("--votes", help="CSV expert,task,approve[,rationale] "
                                                       "to record first.")] = None,
            replace: Annotated[bool, typer.Option("--replace", help="Let --votes change recorded votes.")] = False,
+           from_study: Annotated[str | None, typer.Option("--from-study", help="Record the votes of this screening "
+                                                          "study (web UI) first.")] = None,
            keep: Annotated[int, typer.Option("--keep", help="Approvals needed (paper: 2).")] = 2,
            of: Annotated[int, typer.Option("--of", help="Experts on the panel (paper: 3).")] = 3,
            target: Annotated[int | None, typer.Option("--target", help="Select this many kept tasks in the "
@@ -146,6 +148,14 @@ def screen(db: BuildDb = DEFAULT_DB,
     if votes is not None:
         added = store.add_votes(conn, _read_votes(votes), replace=replace)
         err_console.print(f"{added} new vote(s) recorded")
+    if from_study is not None:
+        from microverse.build.review import votes_from_study
+        from microverse.store.studies import get_study, open_studies
+
+        studies = open_studies(db)
+        # the study is where experts change their minds: its answers replace earlier votes
+        added = store.add_votes(conn, votes_from_study(studies, get_study(studies, from_study)), replace=True)
+        err_console.print(f"{added} new vote(s) from study {from_study}")
     levels = {r["task"]: r["level"] for r in store.tasks(conn)}
     result = apply(store.votes(conn), levels, k=keep, n=of, target=target, seed=seed)
     store.set_selection(conn, result.selected)
@@ -180,28 +190,65 @@ def rubrics(model: ModelOption, db: BuildDb = DEFAULT_DB, base_url: BaseUrl = No
 
 @build_app.command("revise")
 @clean_errors
-def revise(actions: Annotated[Path, typer.Argument(help="JSONL of expert actions (delete/reweight/edit/supplement, "
-                                                   "each with a rationale).")],
-           db: BuildDb = DEFAULT_DB) -> None:
-    """Record expert revision actions; the whole file is checked first and nothing is stored if any is wrong."""
+def revise(actions: Annotated[Path | None, typer.Argument(help="JSONL of expert actions (delete/reweight/edit/"
+                                                          "supplement, each with a rationale).")] = None,
+           db: BuildDb = DEFAULT_DB,
+           from_study: Annotated[str | None, typer.Option("--from-study", help="Take the actions of this revision "
+                                                          "study (web UI); importing it again replaces them.")] = None,
+           ) -> None:
+    """Record expert revision actions; everything is checked first and nothing is stored if any is wrong."""
     from microverse.build.export import load_actions, load_drafts
     from microverse.build.revision import action_from_json, validate
+    from microverse.store.builds import actions as stored_actions
     from microverse.store.builds import add_actions, open_build
 
-    if not actions.is_file():
-        raise MicroverseError("actions file not found", file=str(actions))
-    new = []
-    for number, line in enumerate(actions.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise MicroverseError(f"not JSON ({exc.msg})", file=str(actions), item=f"line {number}") from None
-            new.append(action_from_json(record, f"{actions}, line {number}"))
+    if (actions is None) == (from_study is None):
+        raise MicroverseError("give an actions file or --from-study (one of them)")
     conn = open_build(db)
-    validate(load_drafts(conn), load_actions(conn) + new)
-    add_actions(conn, [a.to_json() for a in new])
+    origin = None
+    if from_study is not None:
+        from microverse.build.review import actions_from_study
+        from microverse.store.studies import get_study, open_studies
+
+        studies = open_studies(db)
+        new = actions_from_study(studies, get_study(studies, from_study))
+        origin = f"study:{from_study}"
+    else:
+        if not actions.is_file():
+            raise MicroverseError("actions file not found", file=str(actions))
+        new = []
+        for number, line in enumerate(actions.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise MicroverseError(f"not JSON ({exc.msg})", file=str(actions), item=f"line {number}") from None
+                new.append(action_from_json(record, f"{actions}, line {number}"))
+    kept = [action_from_json(r, "stored action") for r in stored_actions(conn)
+            if origin is None or r.get("origin") != origin]
+    validate(load_drafts(conn), kept + new)
+    add_actions(conn, [a.to_json() | ({"origin": origin} if origin else {}) for a in new], replace_origin=origin)
     console.print(f"recorded {len(new)} action(s)")
+
+
+@build_app.command("review-study")
+@clean_errors
+def review_study(kind: Annotated[str, typer.Option("--kind", help="screening or revision.")],
+                 name: Annotated[str, typer.Option("--name", help="Name of the new study.")],
+                 db: BuildDb = DEFAULT_DB) -> None:
+    """Create a web study in the build's database for expert screening or rubric revision
+    (then `microverse human add-raters --db` and `microverse serve --db`)."""
+    from microverse.build.review import create_revision_study, create_screening_study
+    from microverse.store.builds import open_build
+    from microverse.store.studies import list_items, open_studies
+
+    open_build(db).close()
+    conn = open_studies(db)
+    if kind not in ("screening", "revision"):
+        raise MicroverseError(f"unknown kind {kind!r}", fix="--kind screening or --kind revision")
+    study = (create_screening_study if kind == "screening" else create_revision_study)(conn, name)
+    console.print(f"created {kind} study {study.name} with {len(list_items(conn, study))} task(s); add experts with "
+                  f"`microverse human add-raters --db {db} --study {name} --rater NAME`")
 
 
 @build_app.command("revision-report")

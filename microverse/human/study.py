@@ -192,8 +192,11 @@ def item_order(study: Study, rater: str, items: list[Item]) -> list[Item]:
 
 
 def questions(study: Study, item: Item) -> list[str]:
+    """The questions a rater must answer for ``item`` (other kinds list theirs in the payload)."""
     if study.kind == PREFERENCE:
         return list(study.config["dimensions"])
+    if "questions" in item.payload:
+        return list(item.payload["questions"])
     return [c["key"] for c in item.payload["criteria"]]
 
 
@@ -217,8 +220,8 @@ def progress(conn: sqlite3.Connection, study: Study, rater: str) -> Progress:
     return Progress(done_items, len(items), sum(len(v) for v in answered.values()), total_q)
 
 
-def _check_question(study: Study, item: Item, question: str) -> None:
-    if question not in questions(study, item):
+def check_question(study: Study, item: Item, question: str) -> None:
+    if question not in questions(study, item) + list(item.payload.get("optional_questions", [])):
         raise MicroverseError(f"item {item.key!r} has no question {question!r}",
                               fix=f"answer one of {', '.join(questions(study, item))}")
 
@@ -229,7 +232,7 @@ def record_preference(conn: sqlite3.Connection, study: Study, rater: str, item_k
     if study.kind != PREFERENCE:
         raise MicroverseError(f"study {study.name!r} is not a preference study")
     item = store.get_item(conn, study, item_key)
-    _check_question(study, item, dimension)
+    check_question(study, item, dimension)
     shown = layout(study, rater, item)
     choice = choice.strip()
     if choice.lower() == TIE:
@@ -250,7 +253,7 @@ def record_annotation(conn: sqlite3.Connection, study: Study, rater: str, item_k
     if study.kind != ANNOTATION:
         raise MicroverseError(f"study {study.name!r} is not an annotation study")
     item = store.get_item(conn, study, item_key)
-    _check_question(study, item, criterion)
+    check_question(study, item, criterion)
     if str(value).strip() not in ("0", "1"):
         raise MicroverseError(f"invalid mark {value!r}", fix="mark 1 (met) or 0 (not met)")
     return store.save_answer(conn, study, rater, item.key, criterion, str(value).strip(), None, seen_revision)

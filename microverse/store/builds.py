@@ -236,9 +236,12 @@ def drafts(conn: sqlite3.Connection) -> dict[int, list[dict[str, Any]]]:
     return {r[0]: json.loads(r[1]) for r in conn.execute("SELECT task, criteria FROM build_drafts ORDER BY task")}
 
 
-def add_actions(conn: sqlite3.Connection, records: list[dict[str, Any]]) -> None:
-    """Append checked revision actions (all or none)."""
+def add_actions(conn: sqlite3.Connection, records: list[dict[str, Any]], *, replace_origin: str | None = None) -> None:
+    """Append checked revision actions (all or none); ``replace_origin`` first drops the actions
+    previously imported from the same origin (a web study imported again after more clicks)."""
     with transaction(conn):
+        if replace_origin is not None:
+            conn.execute("DELETE FROM build_actions WHERE json_extract(record, '$.origin') = ?", (replace_origin,))
         conn.executemany("INSERT INTO build_actions(expert, task, record, recorded_at) VALUES (?, ?, ?, ?)",
                          [(r["expert"], r["task"], json.dumps(r, ensure_ascii=False), _now()) for r in records])
 

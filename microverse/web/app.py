@@ -1,4 +1,4 @@
-"""The rater web app: server-rendered pages for preference and annotation studies.
+"""The rater web app: server-rendered pages for preference, annotation, screening and revision studies.
 
 Why server-rendered (FastAPI + Jinja2, one small static script): no front-end build, every
 page works without JavaScript, and autoescaping covers every text a benchmark or an LLM
@@ -25,6 +25,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from microverse.build import review
 from microverse.errors import MicroverseError
 from microverse.human import study as hs
 from microverse.human.videos import inside_folders
@@ -154,11 +155,19 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
                 # the rater sees positions only; their own past answer is shown as the position they picked
                 context["picked"] = {q: (a.detail or {}).get("position") if a else None for q, a in mine.items()}
                 return render("preference.html", **context)
+            if study.kind == review.SCREENING:
+                return render("screening.html", **context)
+            if study.kind == review.REVISION:
+                context["supplements"] = answers.get((item.key, review.SUPPLEMENTS))
+                return render("revision.html", **context)
             return render("annotation.html", **context)
 
     @app.post("/study/{name}/item/{key}/answer")
     def answer(name: str, key: str, request: Request, question: Annotated[str, Form()],
-               choice: Annotated[str, Form()], revision: Annotated[str, Form()] = "") -> Response:
+               choice: Annotated[str, Form()] = "", revision: Annotated[str, Form()] = "",
+               rationale: Annotated[str, Form()] = "", weight: Annotated[str, Form()] = "",
+               description: Annotated[str, Form()] = "", polarity: Annotated[str, Form()] = "",
+               dimension: Annotated[str, Form()] = "") -> Response:
         with database() as conn:
             study, rater = rater_for(request, conn, name)
             try:
@@ -167,8 +176,16 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
                 raise MicroverseError(f"invalid revision {revision!r}") from None
             if study.kind == hs.PREFERENCE:
                 hs.record_preference(conn, study, rater, key, question, choice, seen)
-            else:
+            elif study.kind == hs.ANNOTATION:
                 hs.record_annotation(conn, study, rater, key, question, choice, seen)
+            elif study.kind == review.SCREENING:
+                review.record_screening(conn, study, rater, key, choice, rationale, seen)
+            elif study.kind == review.REVISION:
+                review.record_revision(conn, study, rater, key, question,
+                                       {"op": choice, "weight": weight, "description": description,
+                                        "polarity": polarity, "dimension": dimension, "rationale": rationale}, seen)
+            else:
+                raise MicroverseError(f"study kind {study.kind!r} has no web screen")
             item = store.get_item(conn, study, key)
             answers = hs.rater_answers(conn, study, rater)
             if all((key, q) in answers for q in hs.questions(study, item)):

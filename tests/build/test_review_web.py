@@ -1,0 +1,104 @@
+"""Screening and rubric revision in the web UI, turned into votes and actions by the build commands."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from microverse.build.parse_rubric import parse_rubric
+from microverse.build.prompts import load_template
+from microverse.cli.app import app
+from microverse.human import study as hs
+from microverse.store import builds as store
+from microverse.store import studies
+
+pytest.importorskip("fastapi", reason="the web extra is not installed")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from microverse.web.app import create_app  # noqa: E402
+
+runner = CliRunner()
+RUBRIC = json.dumps({"a1": "Scientific Fidelity", "d1": "Spindle <b>forms</b>", "s1": "", "w1": "1.0",
+                     "a2": "Visual Quality", "d2": "Sharp", "s2": "+1", "w2": "1.5"})
+
+
+def answer(stage, item, parsed, raw="raw"):
+    t = load_template(stage)
+    return store.StoredAnswer(stage, item, t.name, t.sha256, "m", "ok", raw, parsed, None)
+
+
+@pytest.fixture
+def build_db(tmp_path):
+    db = tmp_path / "build.sqlite"
+    conn = store.open_build(db)
+    store.add_sources(conn, [(f"v{i}", {"title": f"Video {i}", "url": f"https://x/{i}"}) for i in (1, 2)])
+    for i in (1, 2):
+        store.save_answer(conn, answer("tasks", f"v{i}", {"prompt": f"Task {i}", "requirement": f"Requirement {i}"}))
+        store.save_answer(conn, answer("classify", str(i), {"level": "Cellular-level"}))
+        store.save_answer(conn, answer("rubrics", str(i), [c.to_json() for c in parse_rubric(RUBRIC)], RUBRIC))
+    conn.close()
+    return db
+
+
+def login(db, study, rater):
+    conn = studies.open_studies(db)
+    token = hs.add_raters(conn, studies.get_study(conn, study), [rater])[rater]
+    conn.close()
+    client = TestClient(create_app(db))
+    assert client.post("/login", data={"token": token}, follow_redirects=False).status_code == 303
+    return client
+
+
+def test_screening_in_the_browser_feeds_build_screen(build_db):
+    assert runner.invoke(app, ["build", "review-study", "--db", str(build_db), "--kind", "screening",
+                               "--name", "scr"]).exit_code == 0
+    for expert, approvals in (("e1", "11"), ("e2", "10"), ("e3", "00")):
+        client = login(build_db, "scr", expert)
+        page = client.get("/study/scr/item/1").text
+        assert "Video 1" in page and "https://x/1" in page
+        for task, vote in zip(("1", "2"), approvals):
+            response = client.post(f"/study/scr/item/{task}/answer",
+                                   data={"question": "approve", "choice": vote, "rationale": f"{expert} thinks so"})
+            assert response.status_code == 200, response.text
+    bad = client.post("/study/scr/item/1/answer", data={"question": "approve", "choice": "maybe", "revision": "1"})
+    assert bad.status_code == 400 and "invalid choice" in bad.text
+    result = runner.invoke(app, ["build", "screen", "--db", str(build_db), "--from-study", "scr", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["selected"] == [1]
+
+
+def test_revision_in_the_browser_feeds_build_revise(build_db):
+    assert runner.invoke(app, ["build", "review-study", "--db", str(build_db), "--kind", "revision",
+                               "--name", "rev"]).exit_code == 0
+    e1 = login(build_db, "rev", "e1")
+    page = e1.get("/study/rev/item/1").text
+    assert "Spindle &lt;b&gt;forms&lt;/b&gt;" in page and "weight_out_of_range:1.5" in page
+    post = lambda client, data, task="1": client.post(f"/study/rev/item/{task}/answer", data=data)  # noqa: E731
+    # a change without rationale, or a weight out of range, is refused and stores nothing
+    assert "rationale" in post(e1, {"question": "c2", "choice": "reweight", "weight": "0.5"}).text
+    assert post(e1, {"question": "c2", "choice": "reweight", "weight": "2", "rationale": "r"}).status_code == 400
+    assert post(e1, {"question": "c9", "choice": "keep"}).status_code == 400
+    conn = studies.open_studies(build_db)
+    assert studies.list_answers(conn, studies.get_study(conn, "rev")) == []
+    for client in (e1, login(build_db, "rev", "e2")):
+        assert post(client, {"question": "c2", "choice": "reweight", "weight": "0.5",
+                             "rationale": "presentational"}).status_code == 200
+        assert post(client, {"question": "c1", "choice": "keep"}).status_code == 200
+    assert post(e1, {"question": "c1", "choice": "edit", "polarity": "-1", "rationale": "flaw",
+                     "revision": "1"}).status_code == 200
+    assert post(e1, {"question": "supplements", "choice": "add", "dimension": "scientific", "polarity": "+1",
+                     "weight": "1.0", "description": "Chromatids separate", "rationale": "missing"}).status_code == 200
+    assert "Chromatids separate" in e1.get("/study/rev/item/1").text
+
+    for _ in range(2):  # importing twice replaces, never duplicates
+        result = runner.invoke(app, ["build", "revise", "--db", str(build_db), "--from-study", "rev"])
+        assert result.exit_code == 0, result.output
+    report = json.loads(runner.invoke(app, ["build", "revision-report", "--db", str(build_db),
+                                            "--format", "json"]).stdout)
+    assert report["actions"] == {"e1": {"delete": 0, "reweight": 1, "edit": 1, "supplement": 1},
+                                 "e2": {"delete": 0, "reweight": 1, "edit": 0, "supplement": 0}}
+    # task 2 was not revised: its weight 1.5 still blocks the export
+    blocked = runner.invoke(app, ["build", "export", "--db", str(build_db), "--out", str(build_db.parent / "o")])
+    assert blocked.exit_code == 2 and "task 2 draft:2" in blocked.output
