@@ -31,6 +31,9 @@ def serve(
     allow_remote: Annotated[bool, typer.Option(
         "--allow-remote", help="Required to bind a non-loopback address: raters then log in with their tokens "
                                "over the network (put a TLS proxy in front).")] = False,
+    secure_cookie: Annotated[bool, typer.Option(
+        "--secure-cookie", help="Mark the login cookie Secure (browsers then send it over HTTPS only; use behind a "
+                                "TLS proxy).")] = False,
 ) -> None:
     """Serve the rater web UI: blinded preference and criterion-annotation screens."""
     try:
@@ -50,7 +53,7 @@ def serve(
     if remote and not allow_remote:
         raise MicroverseError(f"refusing to bind {host}: it is reachable from other machines",
                               fix="add --allow-remote (every rater must then log in with their own token)")
-    app = create_app(db, extra_video_folders=list(videos or []), secure_cookie=False)
+    app = create_app(db, extra_video_folders=list(videos or []), secure_cookie=secure_cookie)
     err_console.print(f"serving {db} on http://{host}:{port}/ — raters log in with their token; Ctrl+C to stop")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

@@ -123,3 +123,26 @@ def test_results_command(voted, tmp_path):
     assert bad.exit_code == 2 and "no study named 'nope'" in bad.output
     listing = runner.invoke(app, ["human", "list", "--db", str(db), "--format", "json"])
     assert json.loads(listing.stdout)[0]["raters"]["ann"]["answered_questions"] == 3
+
+
+def test_judge_from_eval_database_matches_results_folder(tmp_path, benchmark_file):
+    from microverse.bench.models import Dimension
+    from microverse.judge.engine import Answer, RunIdentity
+    from microverse.store.judgments import JudgmentStore, open_store
+
+    benchmark, _ = benchmark_file
+    db = tmp_path / "eval.sqlite"
+    conn = open_store(db)
+    for model in ("Sora", "Veo3"):
+        sink = JudgmentStore(conn, RunIdentity(model=model, judge="gpt"))
+        for (m, task), hits in JUDGE.items():
+            if m != model:
+                continue
+            for dim, scores in zip((Dimension.SCIENTIFIC, Dimension.VISUAL, Dimension.INSTRUCTION), hits):
+                sink.record(Answer(task, dim, 0, "sha", scores=scores, reasoning="r"))
+                assert sink.settle(task, dim, "sha", len(scores), None)
+    conn.close()
+    from_db = load_judge("gpt", db, benchmark)
+    from_folder = load_judge("gpt", write_judge(tmp_path / "judge"), benchmark)
+    assert from_db.scores == from_folder.scores and from_db.hits == from_folder.hits
+    assert from_db.scores[("Sora", 1, "scientific")] == pytest.approx(50.0)

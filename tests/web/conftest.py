@@ -15,7 +15,6 @@ from microverse.bench.canonical import write_canonical  # noqa: E402
 from microverse.human import study as hs  # noqa: E402
 from microverse.store import studies as store  # noqa: E402
 
-pytest.importorskip("fastapi", reason="the web extra is not installed")
 
 
 @dataclass

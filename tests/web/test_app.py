@@ -6,11 +6,13 @@ import json
 import os
 
 import pytest
-from fastapi.testclient import TestClient
 
-from microverse.human import study as hs
-from microverse.store import studies as store
-from microverse.web.app import create_app
+pytest.importorskip("fastapi", reason="the web extra is not installed")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from microverse.human import study as hs  # noqa: E402
+from microverse.store import studies as store  # noqa: E402
+from microverse.web.app import create_app  # noqa: E402
 
 
 def client_for(site, study_rater: str | None = None, **kwargs) -> TestClient:
