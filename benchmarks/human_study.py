@@ -1,0 +1,96 @@
+"""How long human-study statistics and web clicks take (run by hand; results in docs/benchmarks/human.md).
+
+    python benchmarks/human_study.py
+
+Measures: the agreement statistics on a paper-sized study (459 items x 3 raters) and a large
+one (20,000 items x 5 raters, 10% missing); `human results` statistics for the paper's study
+(60 tasks, 3 raters, 3 dimensions, 2,000 bootstrap resamples); and the web app's answer
+round trip (POST + redirect, one SQLite transaction) through FastAPI's test client.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "human"))
+from studykit import make_benchmark, make_videos  # noqa: E402
+
+from microverse.bench.agreement import agreement_summary  # noqa: E402
+from microverse.bench.canonical import write_canonical  # noqa: E402
+from microverse.human import study as hs  # noqa: E402
+from microverse.human.stats import preference_results  # noqa: E402
+from microverse.store import studies as store  # noqa: E402
+
+
+def ratings(items: int, raters: int, missing: float, seed: int = 0) -> list[tuple]:
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 3, items)
+    rows = []
+    for r in range(raters):
+        noisy = np.where(rng.random(items) < 0.8, truth, rng.integers(0, 3, items))
+        rows += [(f"r{r}", i, int(noisy[i])) for i in range(items) if rng.random() >= missing]
+    return rows
+
+
+def timed(label: str, fn, repeat: int = 3) -> float:
+    best = min(_once(fn) for _ in range(repeat))
+    print(f"{label}: {best * 1000:.1f} ms")
+    return best
+
+
+def _once(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    small, large = ratings(459, 3, 0.0), ratings(20_000, 5, 0.1)
+    timed("agreement, 459 items x 3 raters", lambda: agreement_summary(small))
+    timed("agreement, 20000 items x 5 raters, 10% missing", lambda: agreement_summary(large))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        benchmark = make_benchmark(60)
+        bench = write_canonical(benchmark, root / "b.json")
+        folders = make_videos(root, ["MicroVerse", "Sora", "Veo3"], range(60))
+        conn = store.open_studies(root / "s.db")
+        study = hs.create_preference_study(conn, "p", benchmark, str(bench), folders,
+                                           dimensions=["scientific", "visual", "instruction"])
+        tokens = hs.add_raters(conn, study, ["a", "b", "c"])
+        rng = np.random.default_rng(1)
+        start = time.perf_counter()
+        for rater in tokens:
+            for item in store.list_items(conn, study):
+                for dim in study.config["dimensions"]:
+                    hs.record_preference(conn, study, rater, item.key, dim, "ABC"[rng.integers(0, 3)], None)
+        per_answer = (time.perf_counter() - start) / (3 * 60 * 3)
+        print(f"record_preference (validate + one SQLite transaction): {per_answer * 1000:.2f} ms per answer")
+        items, answers = store.list_items(conn, study), store.list_answers(conn, study)
+        timed("preference results, 60 tasks x 3 raters x 3 dimensions, 2000 resamples",
+              lambda: preference_results(study, items, answers))
+
+        from fastapi.testclient import TestClient
+
+        from microverse.web.app import create_app
+
+        client = TestClient(create_app(root / "s.db"))
+        client.post("/login", data={"token": tokens["a"]})
+        keys = [i.key for i in items]
+        start = time.perf_counter()
+        for n, key in enumerate(keys):
+            # change an answer: POST, 303 redirect, render the item page
+            client.post(f"/study/p/item/{key}/answer", data={"question": "scientific", "choice": "tie",
+                                                              "revision": "1"})
+        elapsed = (time.perf_counter() - start) / len(keys)
+        print(f"web answer round trip (POST + redirected page render): {elapsed * 1000:.1f} ms")
+        timed("web item page render", lambda: client.get(f"/study/p/item/{keys[0]}"), repeat=20)
+
+
+if __name__ == "__main__":
+    main()
