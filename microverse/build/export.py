@@ -89,5 +89,6 @@ def build_benchmark(conn: sqlite3.Connection, *, name: str, skip_incomplete: boo
                               fix="fix them with revision actions (edit/reweight), or pass --skip-incomplete")
     if report.tasks_without_rubric and not skip_incomplete:
         raise MicroverseError(f"{len(report.tasks_without_rubric)} selected task(s) have no rubric draft: "
-                              f"{report.tasks_without_rubric[:10]}", fix="run `microverse build rubrics` first, or pass --skip-incomplete")
+                              f"{report.tasks_without_rubric[:10]}",
+                              fix="run `microverse build rubrics` first, or pass --skip-incomplete")
     return report

@@ -197,7 +197,7 @@ def revise(actions: Annotated[Path | None, typer.Argument(help="JSONL of expert 
                                                           "study (web UI); importing it again replaces them.")] = None,
            ) -> None:
     """Record expert revision actions; everything is checked first and nothing is stored if any is wrong."""
-    from microverse.build.export import load_actions, load_drafts
+    from microverse.build.export import load_drafts
     from microverse.build.revision import action_from_json, validate
     from microverse.store.builds import actions as stored_actions
     from microverse.store.builds import add_actions, open_build

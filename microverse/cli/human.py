@@ -131,7 +131,8 @@ def list_studies(db: StudyDb, format: FormatOption = OutputFormat.table) -> None
     from rich.table import Table
 
     from microverse.human.study import study_summary
-    from microverse.store.studies import list_studies as all_studies, open_studies
+    from microverse.store.studies import list_studies as all_studies
+    from microverse.store.studies import open_studies
 
     conn = open_studies(db, readonly=True)
     summaries = [study_summary(conn, s) for s in all_studies(conn)]

@@ -17,7 +17,11 @@ from typing import Any
 import numpy as np
 
 from microverse.bench.agreement import (
-    RatingMatrix, agreement_summary, cohen_kappa, majority_labels, pairwise_cohen_kappa,
+    RatingMatrix,
+    agreement_summary,
+    cohen_kappa,
+    majority_labels,
+    pairwise_cohen_kappa,
 )
 from microverse.human.judges import JudgeView
 from microverse.human.study import TIE

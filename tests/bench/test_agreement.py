@@ -9,8 +9,14 @@ import numpy as np
 import pytest
 
 from microverse.bench.agreement import (
-    RatingMatrix, agreement_summary, cohen_kappa, fleiss_kappa, fleiss_kappa_from_counts, krippendorff_alpha,
-    majority_labels, pairwise_cohen_kappa,
+    RatingMatrix,
+    agreement_summary,
+    cohen_kappa,
+    fleiss_kappa,
+    fleiss_kappa_from_counts,
+    krippendorff_alpha,
+    majority_labels,
+    pairwise_cohen_kappa,
 )
 from microverse.errors import MicroverseError
 

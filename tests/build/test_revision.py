@@ -7,7 +7,11 @@ import pytest
 from microverse.bench.models import Dimension
 from microverse.build.parse_rubric import DraftCriterion
 from microverse.build.revision import (
-    action_counts, action_from_json, criterion_labels, expert_agreement, merge_revisions,
+    action_counts,
+    action_from_json,
+    criterion_labels,
+    expert_agreement,
+    merge_revisions,
 )
 from microverse.build.screening import quotas, screen
 from microverse.errors import MicroverseError

@@ -16,7 +16,6 @@ from microverse.human import study as hs  # noqa: E402
 from microverse.store import studies as store  # noqa: E402
 
 
-
 @dataclass
 class Site:
     db: Path
