@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -38,10 +39,22 @@ class ReportFormat(str, Enum):
 OfficialResultsOption = Annotated[
     Path | None, typer.Option("--official-results", help="Folder of <Model>_result.json from the official evaluator.")]
 DbOption = Annotated[Path | None, typer.Option("--db", help="SQLite store written by `microverse eval`.")]
+JudgeOption = Annotated[str | None, typer.Option(help="Only judgments by this judge model (--db).")]
+PromptVersionOption = Annotated[str | None, typer.Option(help="Only judgments with this prompt version (--db).")]
+SettingsOption = Annotated[str | None, typer.Option(help="Only judgments with this frame-settings hash (--db).")]
+
+
+@dataclass
+class RunSelection:
+    """Which judge run to read from the store: runs with different settings are never mixed."""
+
+    judge: str | None = None
+    prompt_version: str | None = None
+    settings: str | None = None
 
 
 def load_judgments(official_results: Path | None, db: Path | None, model: str | None = None,
-                   judge: str | None = None) -> list[ModelJudgments]:
+                   run: RunSelection | None = None) -> list[ModelJudgments]:
     """Judgments from exactly one source: the official layout or our store."""
     if (official_results is None) == (db is None):
         raise MicroverseError("give exactly one of --official-results DIR or --db PATH",
@@ -53,7 +66,9 @@ def load_judgments(official_results: Path | None, db: Path | None, model: str | 
 
         if not db.is_file():
             raise MicroverseError("database not found", file=str(db), fix="run `microverse eval` first or fix --db")
-        found = load_model_judgments(db, judge=judge)
+        run = run or RunSelection()
+        found = load_model_judgments(db, model=model, judge=run.judge, prompt_version=run.prompt_version,
+                                     settings_hash=run.settings)
     if model is not None:
         found = [m for m in found if m.model == model]
         if not found:
@@ -78,7 +93,9 @@ def score(
     format: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.md,
     out: Annotated[Path | None, typer.Option("--out", help="Write the report here instead of stdout.")] = None,
     model: Annotated[str | None, typer.Option(help="Only this model.")] = None,
-    judge: Annotated[str | None, typer.Option(help="Only judgments by this judge model (--db).")] = None,
+    judge: JudgeOption = None,
+    prompt_version: PromptVersionOption = None,
+    settings: SettingsOption = None,
     reference: Annotated[bool, typer.Option(help="Add the paper's published rows, labelled.")] = False,
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples over tasks.")] = DEFAULT_RESAMPLES,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = DEFAULT_SEED,
@@ -90,7 +107,7 @@ def score(
     if format == ReportFormat.html and out is None:
         raise MicroverseError("--format html needs --out FILE.html")
     loaded = load_benchmark(benchmark)
-    judgments = load_judgments(official_results, db, model, judge)
+    judgments = load_judgments(official_results, db, model, RunSelection(judge, prompt_version, settings))
     summaries = [summarise(score_model(loaded.benchmark, j, policy.value, weights.value), resamples=resamples,
                            seed=seed) for j in judgments]
     settings = dict(policy=policy.value, weights=weights.value, resamples=resamples)
@@ -116,6 +133,9 @@ def compare(
     db: DbOption = None,
     benchmark: BenchmarkOption = None,
     policy: Annotated[PolicyName, typer.Option()] = PolicyName.corrected,
+    judge: JudgeOption = None,
+    prompt_version: PromptVersionOption = None,
+    settings: SettingsOption = None,
     format: Annotated[ReportFormat, typer.Option("--format", help="md or json.")] = ReportFormat.md,
     alpha: Annotated[float, typer.Option(help="Family-wise significance level (Holm).")] = 0.05,
     resamples: Annotated[int, typer.Option(help="Bootstrap and permutation resamples.")] = 10000,
@@ -123,7 +143,8 @@ def compare(
 ) -> None:
     """Does A beat B? Paired tests over shared tasks per level and dimension (Holm-adjusted)."""
     loaded = load_benchmark(benchmark)
-    judgments = {j.model: j for j in load_judgments(official_results, db)}
+    judgments = {j.model: j for j in load_judgments(official_results, db,
+                                                    run=RunSelection(judge, prompt_version, settings))}
     for name in (model_a, model_b):
         if name not in judgments:
             raise MicroverseError(f"no judgments for model {name!r}", fix=f"known models: {', '.join(sorted(judgments))}")

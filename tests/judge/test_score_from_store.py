@@ -1,0 +1,38 @@
+"""`microverse score --db` reads what `microverse eval` stored and scores it like official files."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from microverse.bench.canonical import write_canonical
+from microverse.cli.app import app
+from tests.judge.conftest import tiny_benchmark
+from tests.judge.fake_judge import FakeJudge
+from tests.judge.test_cli_eval import run_eval
+from tests.judge.videos import make_video
+
+runner = CliRunner()
+
+
+def test_score_db_json_and_run_selection(tmp_path):
+    bench = write_canonical(tiny_benchmark(4), tmp_path / "bench.json")
+    videos = tmp_path / "videos"
+    for index in range(1, 5):
+        make_video(videos / f"{index}.mp4", frames=8)
+    db = tmp_path / "s.sqlite"
+    with FakeJudge() as judge:
+        assert run_eval(judge, bench, videos, db).returncode == 0
+        # a second run of the same model with other frame settings must not be mixed in
+        assert run_eval(judge, bench, videos, db, "--frames", "4").returncode == 0
+    mixed = runner.invoke(app, ["score", "--db", str(db), "--benchmark", str(bench)])
+    assert mixed.exit_code == 2 and "never mixed" in mixed.output and "--settings" in mixed.output
+    settings = mixed.output.split("--settings ")[1].split()[0].rstrip(").")
+    result = runner.invoke(app, ["score", "--db", str(db), "--benchmark", str(bench), "--format", "json",
+                                 "--settings", settings])
+    assert result.exit_code == 0, result.output
+    tiny = json.loads(result.stdout)["models"]["tiny"]
+    assert tiny["valid_tasks"] == 4
+    assert set(tiny["levels"]) == {"Organ-level", "Cellular-level", "Subcellular-level"}
+    assert tiny["coverage"]["missing_tasks"] == []
