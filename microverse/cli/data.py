@@ -367,34 +367,52 @@ def run(
     until: Annotated[str, typer.Option(help=f"Last stage to run: {', '.join(STAGES)}.")] = "filter",
     classifier: Annotated[Path | None, typer.Option(help="Trained classifier folder; without it classify "
                                                          "is skipped.", show_default=False)] = None,
+    min_clip: Annotated[float, typer.Option(help="split: shortest scene, s.")] = 1.0,
     min_side: Annotated[int, typer.Option(help="filter: smallest short side.")] = 720,
     min_duration: Annotated[float, typer.Option(help="filter: shortest clip, s.")] = 5.0,
-    max_duration: Annotated[float, typer.Option(help="filter: longest clip, s; split: longest scene.")] = 60.0,
-    min_clip: Annotated[float, typer.Option(help="split: shortest scene, s.")] = 1.0,
+    max_duration: Annotated[float, typer.Option(help="filter: longest clip, s (split cuts longer scenes).")]
+    = 60.0,
+    borders: Annotated[str, typer.Option(help="filter: drop, crop or off.")] = "drop",
+    caption_model: Annotated[str | None, typer.Option(help="caption: model; without it caption is skipped.",
+                                                      show_default=False)] = None,
+    base_url: Annotated[str | None, typer.Option(help="caption: OpenAI-compatible endpoint.",
+                                                 show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="export: training-set folder; without it export "
+                                                           "is skipped.", show_default=False)] = None,
     engine: EngineOpt = "local", workers: WorkersOpt = 1, address: AddressOpt = None,
 ) -> None:
-    """Run the automatic stages in order (split, classify, filter) up to --until."""
+    """Run the stages in order up to --until; a finished stage is skipped, so a rerun resumes.
+
+    review is the human step: its verdicts (imported whenever they are ready) apply to every
+    later stage, and run does not wait for them.
+    """
     if until not in STAGES:
         raise MicroverseError(f"unknown stage {until!r}", fix=f"use one of: {', '.join(STAGES)}")
-    order = STAGES[: STAGES.index(until) + 1]
-    for stage in order:
+    common = dict(engine=engine, workers=workers, address=address)
+    for stage in STAGES[: STAGES.index(until) + 1]:
         if stage == "split":
-            split(dataset, min_clip=min_clip, max_clip=max_duration, engine=engine, workers=workers,
-                  address=address, detector="content", threshold=None, clip_model="", width=160, device="cpu",
-                  redo=False)
+            split(dataset, detector="content", threshold=None, clip_model="", min_clip=min_clip,
+                  max_clip=max_duration, width=160, device="cpu", redo=False, **common)
+        elif stage == "classify" and classifier is None:
+            err_console.print("classify: skipped (no --classifier)")
         elif stage == "classify":
-            if classifier is None:
-                err_console.print("classify: skipped (no --classifier)")
-                continue
-            classify(dataset, model=classifier, threshold=None, engine=engine, workers=workers, address=address,
-                     redo=False, device="cpu")
+            classify(dataset, model=classifier, threshold=None, device="cpu", redo=False, **common)
         elif stage == "filter":
             filter_(dataset, min_side=min_side, min_duration=min_duration, max_duration=max_duration,
-                    borders="drop", border_max=0.02, text=True, text_frames=0.34, motion=True, min_motion=0.05,
-                    samples=5, engine=engine, workers=workers, address=address, redo=False)
-        else:
-            err_console.print(f"{stage}: run `microverse data {stage}` (needs input a run cannot guess)")
-            break
+                    borders=borders, border_max=0.02, text=True, text_frames=0.34, motion=True, min_motion=0.05,
+                    samples=5, redo=False, **common)
+        elif stage == "review":
+            err_console.print("review: human step (microverse data review --export/--import); not waited for")
+        elif stage == "caption" and caption_model is None:
+            err_console.print("caption: skipped (no --caption-model)")
+        elif stage == "caption":
+            caption(dataset, model=caption_model, base_url=base_url, concurrency=16, frames=8, width=512,
+                    min_words=60, max_words=400, timeout=120.0, redo=False)
+        elif stage == "export" and out is None:
+            err_console.print("export: skipped (no --out)")
+        elif stage == "export":
+            export(dataset, out=out, prompt_from="caption" if caption_model else "title", test_fraction=0.1,
+                   webdataset=False, shard_size=1000, crf=18, **common)
 
 
 def register(app: typer.Typer) -> None:

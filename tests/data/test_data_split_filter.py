@@ -212,3 +212,20 @@ def test_cli_errors_are_one_line(tmp_path, cli):
     assert "not a dataset folder" in result.output and "Traceback" not in result.output
     result = cli("data", "ingest", tmp_path / "missing", "--out", tmp_path / "ds")
     assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_run_until_filter_then_resume(tmp_path, videos, cli):
+    out = tmp_path / "ds"
+    assert cli("data", "ingest", videos["mixed"], videos["clean"], "--out", out).exit_code == 0
+    args = ["data", "run", out, "--until", "filter", "--min-clip", "0.3", "--min-side", "64", "--min-duration",
+            "0.5"]
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(cli("data", "report", out, "--format", "json").stdout)
+    assert list(report["stages"]) == ["ingest", "split", "filter"]
+    assert report["stages"]["filter"]["kept"] == 3 and report["stages"]["split"]["kept"] == 5
+    before = (out / "manifest" / "clips.parquet").read_bytes()
+    result = cli(*args)
+    assert result.exit_code == 0 and "processed\": 0" in result.output
+    assert (out / "manifest" / "clips.parquet").read_bytes() == before
+    assert cli("data", "run", out, "--until", "nope").exit_code == 2
