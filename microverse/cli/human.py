@@ -158,6 +158,8 @@ def results(
     benchmark: BenchmarkOption = None,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
     format: FormatOption = OutputFormat.table, out: OutOption = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Also draw a Figure 6-style PNG (preference "
+                                              "studies): vote shares with CIs, and the agreement matrix.")] = None,
 ) -> None:
     """Preference ratios with 95% intervals, rater agreement and judge-vs-human agreement
     (or, for an annotation study, per-criterion judge accuracy against the experts)."""
@@ -176,7 +178,13 @@ def results(
     items, answers = list_items(conn, s), list_answers(conn, s)
     if s.kind == PREFERENCE:
         summary = preference_results(s, items, answers, judges=judges, seed=seed)
+        if plot is not None:
+            from microverse.human.figure import plot_preference
+
+            err_console.print(f"wrote {plot_preference(summary, plot)}")
     else:
+        if plot is not None:
+            raise MicroverseError("--plot draws preference studies only", fix="leave out --plot")
         summary = annotation_results(s, items, answers, judges=judges)
     if format == OutputFormat.json:
         write_output(json.dumps(summary, indent=2), out)

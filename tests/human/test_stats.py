@@ -117,8 +117,11 @@ def test_results_command(voted, tmp_path):
                                  "--format", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["dimensions"]["scientific"]["votes"] == 9
-    text = runner.invoke(app, ["human", "results", "--db", str(db), "--study", "p", "--judge", f"gpt={judge_dir}"])
+    png = tmp_path / "fig6.png"
+    text = runner.invoke(app, ["human", "results", "--db", str(db), "--study", "p", "--judge", f"gpt={judge_dir}",
+                               "--plot", str(png)])
     assert text.exit_code == 0 and "judge gpt vs human majority: agreement 1.000" in text.stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     bad = runner.invoke(app, ["human", "results", "--db", str(db), "--study", "nope"])
     assert bad.exit_code == 2 and "no study named 'nope'" in bad.output
     listing = runner.invoke(app, ["human", "list", "--db", str(db), "--format", "json"])
