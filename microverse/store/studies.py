@@ -122,9 +122,16 @@ def _now() -> str:
 
 def open_studies(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     """Open (and migrate unless read-only) the database holding studies."""
+    if readonly and not Path(path).is_file():
+        raise NotFound("study database not found", file=str(path),
+                       fix="pass --db with the file `microverse human create-preference` (or create-annotation) wrote")
     conn = connect(path, readonly=readonly)
     if not readonly:
         migrate(conn, COMPONENT, MIGRATIONS)
+    elif conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'studies'").fetchone() is None:
+        conn.close()
+        raise NotFound("this database holds no studies", file=str(path),
+                       fix="create one with `microverse human create-preference` (or create-annotation)")
     return conn
 
 
