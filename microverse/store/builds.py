@@ -99,9 +99,17 @@ def _now() -> str:
 
 
 def open_build(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open (and migrate unless read-only) a build's database; read-only needs an existing build."""
+    if readonly and not Path(path).is_file():
+        raise MicroverseError("build database not found", file=str(path),
+                              fix="pass --db with the file `microverse build tasks` wrote")
     conn = connect(path, readonly=readonly)
     if not readonly:
         migrate(conn, COMPONENT, MIGRATIONS)
+    elif conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'build_tasks'").fetchone() is None:
+        conn.close()
+        raise MicroverseError("this database holds no build", file=str(path),
+                              fix="start one with `microverse build tasks VIDEOS.jsonl --db ...`")
     return conn
 
 
