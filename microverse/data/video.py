@@ -157,6 +157,26 @@ def _convert(frame, width: int | None, fmt: str, interpolation: str | None = Non
     return _upright(frame.to_ndarray(format=fmt, width=w, height=h, interpolation=interpolation), rotation)
 
 
+def _plane(plane) -> np.ndarray:
+    """A zero-copy view of one 8-bit picture plane (rows padded to ``line_size``)."""
+    return np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[: plane.height, : plane.width]
+
+
+def _fast_bgr(frame, width: int) -> np.ndarray:
+    """Small BGR image for analysis straight from the 4:2:0 planes.
+
+    Why by hand: swscale converts the whole 720p picture to RGB before shrinking it, which costs
+    more than decoding; resizing the three planes first (OpenCV, bilinear, as PySceneDetect's own
+    ``downscale`` does) and converting the small image is ~2.5x cheaper. Other pixel formats
+    (10-bit, 4:2:2, ...) take the swscale path.
+    """
+    import cv2
+
+    height = max(2, int(round(frame.height * width / frame.width / 2)) * 2)
+    y, u, v = (cv2.resize(_plane(p), (width, height), interpolation=cv2.INTER_LINEAR) for p in frame.planes[:3])
+    return cv2.cvtColor(cv2.merge([y, u, v]), cv2.COLOR_YUV2BGR)
+
+
 def _seek(container, stream, frame_index: int, fps: Fraction) -> None:
     start_pts = stream.start_time or 0
     container.seek(start_pts + int(Fraction(frame_index) / fps / stream.time_base), stream=stream, backward=True)
@@ -168,9 +188,10 @@ def iter_frames(path: Path, *, width: int | None = None, fmt: str = "rgb24", sta
 
     Downscaling in the decoder's converter (not numpy) is what makes full-speed splitting
     possible: the colour conversion of a 720p frame costs more than the detector. ``fast``
-    is for analysis at a small ``width``: the H.264/HEVC deblocking filter is skipped and the
-    scaler is FAST_BILINEAR (together ~1.6x on 720p); the blocking this leaves is invisible
-    at 1/8 scale, so cuts do not move (the tests check exact cuts with it on).
+    is for analysis at a small ``width`` in BGR: the H.264/HEVC deblocking filter is skipped and
+    4:2:0 frames are shrunk plane by plane (:func:`_fast_bgr`); together ~2x on 720p. The
+    blocking this leaves is invisible at that scale, so cuts do not move (the tests check exact
+    cuts with it on).
     """
     import av
 
@@ -194,7 +215,12 @@ def iter_frames(path: Path, *, width: int | None = None, fmt: str = "rgb24", sta
                 continue
             if end is not None and counter >= end:
                 break
-            yield counter, _convert(frame, width, fmt, interpolation)
+            if fast and width and fmt == "bgr24" and frame.format.name in ("yuv420p", "yuvj420p"):
+                rotation = int(round(frame.rotation or 0)) % 360
+                stored = width if rotation in (0, 180) else max(2, int(round(frame.width * width / frame.height)))
+                yield counter, _upright(_fast_bgr(frame, stored), rotation)
+            else:
+                yield counter, _convert(frame, width, fmt, interpolation)
     except av.error.FFmpegError as exc:
         raise VideoError(f"decoder error while reading frames ({exc.__class__.__name__}: {exc})") from None
     finally:
