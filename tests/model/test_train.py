@@ -142,9 +142,12 @@ def test_train_cli_runs_and_generate_uses_the_checkpoint(tiny_model, tiny_datase
     result = runner.invoke(app, ["train", "--data", str(tiny_dataset), "--out", str(run), "--model",
                                  str(tiny_model), "--max-steps", "2", "--save-every", "1", "--batch-size", "2",
                                  "--mixed-precision", "no", "--height", "32", "--width", "32", "--frames", "5",
-                                 "--lr", "1e-2"])
+                                 "--lr", "1e-2", "--validate-every", "2", "--validation-prompt", "a cell",
+                                 "--validation-steps", "1"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step-000001", "step-000002"]
+    sample = run / "samples" / "step-000002" / "0.mp4"
+    assert sample.is_file() and json.loads(sample.with_suffix(".json").read_text())["prompt"] == "a cell"
     out = tmp_path / "ft.mp4"
     result = runner.invoke(app, ["generate", "--prompt", "cell", "--out", str(out), "--model", str(tiny_model),
                                  "--checkpoint", str(run), "--height", "32", "--width", "32", "--frames", "5",

@@ -23,7 +23,7 @@ class MicroVersePipeline(WanPipeline):
     @torch.no_grad()
     def __call__(  # noqa: D417 (same arguments as WanPipeline.__call__, minus Wan2.2 two-stage ones)
         self,
-        prompt: str | list[str],
+        prompt: str | list[str] | None = None,
         negative_prompt: str | list[str] | None = None,
         height: int = 480,
         width: int = 832,
@@ -36,25 +36,28 @@ class MicroVersePipeline(WanPipeline):
         return_dict: bool = True,
         attention_kwargs: dict[str, Any] | None = None,
         max_sequence_length: int = 512,
+        prompt_embeds: torch.Tensor | None = None,
+        negative_prompt_embeds: torch.Tensor | None = None,
         batch_cfg: bool = True,
         callback_on_step_end=None,
     ) -> WanPipelineOutput | tuple:
         """Sample videos. ``batch_cfg=False`` runs the two guidance passes separately (as stock does)."""
         if self.transformer is None or self.config.boundary_ratio is not None:
             raise ValueError("MicroVersePipeline supports single-transformer Wan2.1 models only")
-        self.check_inputs(prompt, negative_prompt, height, width, None, None, None)
+        self.check_inputs(prompt, negative_prompt, height, width, prompt_embeds, negative_prompt_embeds, None)
         if num_frames % self.vae_scale_factor_temporal != 1:
             raise ValueError(f"num_frames must be 4k+1 (Wan's VAE compresses time 4x), got {num_frames}")
         self._guidance_scale = guidance_scale
         self._attention_kwargs = attention_kwargs
         self._interrupt = False
         device = self._execution_device
-        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        prompts = [prompt] if isinstance(prompt, str) else prompt
         cfg = guidance_scale > 1.0
 
         prompt_embeds, negative_embeds = self.encode_prompt(
             prompt=prompts, negative_prompt=negative_prompt, do_classifier_free_guidance=cfg,
-            num_videos_per_prompt=1, max_sequence_length=max_sequence_length, device=device)
+            num_videos_per_prompt=1, prompt_embeds=prompt_embeds, negative_prompt_embeds=negative_prompt_embeds,
+            max_sequence_length=max_sequence_length, device=device)
         dtype = self.transformer.dtype
         prompt_embeds = prompt_embeds.to(dtype)
         if cfg:
@@ -63,7 +66,7 @@ class MicroVersePipeline(WanPipeline):
 
         self.scheduler.set_timesteps(num_inference_steps, device=device)
         self.scheduler.set_begin_index(0)
-        latents = self.prepare_latents(len(prompts), self.transformer.config.in_channels, height, width,
+        latents = self.prepare_latents(len(prompt_embeds), self.transformer.config.in_channels, height, width,
                                        num_frames, torch.float32, device, generator, latents)
         n = latents.shape[0]
         timesteps = self.scheduler.timesteps
