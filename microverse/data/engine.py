@@ -76,8 +76,19 @@ _LOCAL: _Runner | None = None
 
 
 def _init_local(spec: StageSpec) -> None:
+    """Pool worker start: one thread per library, since the pool already uses every core."""
     global _LOCAL
     _LOCAL = _Runner(spec)
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except ImportError:
+        pass
+    import sys
+
+    if "torch" in sys.modules:  # loaded by a model stage's worker
+        sys.modules["torch"].set_num_threads(1)
 
 
 def _call_local(item: dict) -> dict:
