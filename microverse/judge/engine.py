@@ -75,6 +75,7 @@ class Answer:
     dimension: Dimension
     repeat: int
     prompt_sha: str
+    n_criteria: int
     scores: list[int] | None = None
     reasoning: str | None = None
     raw_response: str | None = None
@@ -92,7 +93,9 @@ class Answer:
 
 
 class AnswerSink(Protocol):
-    def record(self, answer: Answer) -> None: ...
+    """Where answers go; ``record`` also writes the judgment once all repeats are in."""
+
+    def record(self, answer: Answer) -> bool: ...
 
     def settle(self, task: int, dimension: Dimension, prompt_sha: str, n_criteria: int, video: str | None) -> bool: ...
 
@@ -221,23 +224,16 @@ class Engine:
             for dim in item.dimensions:
                 for repeat in dim.repeats:
                     self._finish(Answer(item.task, dim.prompt.dimension, repeat, dim.prompt.sha,
-                                        failure=f"video: {exc}", video=item.path.name), dim.prompt)
-                self._settle(item, dim)
+                                        dim.prompt.n_criteria, failure=f"video: {exc}", video=item.path.name))
             self.stats.videos_done += 1
             return
-        await asyncio.gather(*(self._dimension(item, dim, frames) for dim in item.dimensions))
+        await asyncio.gather(*(self._ask(item, dim.prompt, repeat, frames)
+                               for dim in item.dimensions for repeat in dim.repeats))
         self.stats.videos_done += 1
-
-    async def _dimension(self, item: VideoWork, dim: DimensionWork, frames: FrameSet) -> None:
-        await asyncio.gather(*(self._ask(item, dim.prompt, repeat, frames) for repeat in dim.repeats))
-        self._settle(item, dim)
-
-    def _settle(self, item: VideoWork, dim: DimensionWork) -> None:
-        self.sink.settle(item.task, dim.prompt.dimension, dim.prompt.sha, dim.prompt.n_criteria, item.path.name)
 
     async def _ask(self, item: VideoWork, prompt: DimensionPrompt, repeat: int, frames: FrameSet) -> None:
         """One repeat: ask, check, re-ask a bad answer up to ``reasks`` times, record the outcome."""
-        answer = Answer(item.task, prompt.dimension, repeat, prompt.sha, video=item.path.name)
+        answer = Answer(item.task, prompt.dimension, repeat, prompt.sha, prompt.n_criteria, video=item.path.name)
         base = prompt.request(frames.image_urls, temperature=self.identity.temperature, max_tokens=self.max_tokens)
         request, shrink = base, _Shrinker(frames)
         for ask in range(1 + self.reasks):
@@ -270,9 +266,9 @@ class Engine:
                 continue
             answer.scores, answer.reasoning, answer.failure = parsed.scores, parsed.reasoning, None
             break
-        self._finish(answer, prompt)
+        self._finish(answer)
 
-    def _finish(self, answer: Answer, prompt: DimensionPrompt) -> None:
+    def _finish(self, answer: Answer) -> None:
         self.sink.record(answer)
         self.stats.calls_done += 1
         if answer.scores is not None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from microverse.judge.providers.base import decode_data_url, jpeg_data_url
+from microverse.judge.providers.base import ImageURLs, decode_data_url, jpeg_data_url
 
 #: A video whose frames stop before this share of its declared length is called truncated.
 TRUNCATED_SHARE = 0.9
@@ -54,7 +54,7 @@ class FrameSettings:
 class FrameSet:
     """One video's encoded frames, shared by all its judge calls."""
 
-    image_urls: tuple[str, ...]
+    image_urls: ImageURLs
     width: int
     height: int
     times_s: tuple[float, ...]
@@ -76,7 +76,7 @@ class FrameSet:
             for url in self.image_urls:
                 image = Image.open(io.BytesIO(decode_data_url(url)))
                 urls.append(_encode(image.resize((width, height), Image.Resampling.BILINEAR), 75))
-            self._smaller = FrameSet(tuple(urls), width, height, self.times_s)
+            self._smaller = FrameSet(ImageURLs(urls), width, height, self.times_s)
         return self._smaller
 
 
@@ -103,6 +103,9 @@ def extract_frames(path: str | Path, settings: FrameSettings = FrameSettings()) 
         if not container.streams.video:
             raise BadVideo("no video stream" + (" (audio only)" if container.streams.audio else ""))
         stream = container.streams.video[0]
+        # One thread per video: the engine runs several videos in parallel, and FFmpeg's own
+        # threads would only add overhead (and hide their CPU time from per-video accounting).
+        stream.thread_type = "NONE"
         rate = stream.average_rate or stream.guessed_rate
         start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
         duration = _duration_s(container, stream)
@@ -194,7 +197,7 @@ def _encode_all(frames: list[tuple[float, object]], settings: FrameSettings) -> 
             cache[key] = _encode(frame.to_image(), settings.jpeg_quality)
         urls.append(cache[key])
         times.append(time_s)
-    return FrameSet(tuple(urls), width, height, tuple(times))
+    return FrameSet(ImageURLs(urls), width, height, tuple(times))
 
 
 def _fit(width: int, height: int, max_side: int) -> tuple[int, int]:

@@ -102,6 +102,7 @@ class JudgmentStore:
     def __init__(self, conn: sqlite3.Connection, identity: RunIdentity) -> None:
         self.conn = conn
         self.id = identity
+        self._usable: set[tuple[int, str, str]] | None = None
         with transaction(conn):
             for digest, settings in ((identity.answer_settings_hash, identity.answer_settings),
                                      (identity.settings_hash, identity.settings)):
@@ -114,8 +115,9 @@ class JudgmentStore:
     def finished(self) -> dict[tuple[int, str, int], str]:
         return finished_answers(self.conn, self.id)
 
-    def record(self, answer: Answer) -> None:
-        """Store one answer (replacing an older one for the same repeat), in its own transaction."""
+    def record(self, answer: Answer) -> bool:
+        """Store one answer (replacing an older one for the same repeat) and, once all K answers of its
+        (task, dimension) are in, its judgment — in one transaction. True if the judgment was written."""
         i = self.id
         with transaction(self.conn):
             self.conn.execute(
@@ -129,9 +131,25 @@ class JudgmentStore:
                  answer.raw_response, answer.failure, answer.prompt_tokens, answer.completion_tokens,
                  answer.latency_s, answer.attempts, answer.asks, answer.response_format, answer.image_width,
                  answer.image_height, answer.payload_bytes, answer.video, _now()))
+            return self._settle(answer.task, answer.dimension, answer.prompt_sha, answer.n_criteria, answer.video)
 
     def settle(self, task: int, dimension: Dimension, prompt_sha: str, n_criteria: int, video: str | None) -> bool:
-        """Write the judgment for (task, dimension) from its K answers; False while some are missing."""
+        """(Re)write the judgment of (task, dimension) from stored answers; False while some are missing.
+
+        A usable judgment already written for the same prompt is kept as it is: usable answers are
+        never asked again, so it cannot be stale (this keeps a resumed full run from rewriting 1377 rows).
+        """
+        if self._usable is None:
+            self._usable = {(r["task"], r["dimension"], r["prompt_sha"]) for r in self.conn.execute(
+                "SELECT task, dimension, prompt_sha FROM judgments WHERE model = ? AND judge = ? AND "
+                "prompt_version = ? AND settings_hash = ? AND status = 'ok'",
+                (self.id.model, self.id.judge, self.id.prompt_version, self.id.settings_hash))}
+        if (task, dimension.value, prompt_sha) in self._usable:
+            return True
+        with transaction(self.conn):
+            return self._settle(task, dimension, prompt_sha, n_criteria, video)
+
+    def _settle(self, task: int, dimension: Dimension, prompt_sha: str, n_criteria: int, video: str | None) -> bool:
         i = self.id
         rows = self.conn.execute(
             "SELECT * FROM judge_answers WHERE model = ? AND judge = ? AND prompt_version = ? AND settings_hash = ? "
@@ -148,17 +166,16 @@ class JudgmentStore:
             scores = json.dumps(majority([json.loads(r["scores"]) for r in rows]))
             failure = None
         first = rows[0]
-        with transaction(self.conn):
-            self.conn.execute(
-                "INSERT OR REPLACE INTO judgments(model, task, dimension, judge, prompt_version, settings_hash, "
-                "answer_settings_hash, repeats, prompt_sha, status, scores, reasoning, raw_response, failure, "
-                "n_criteria, prompt_tokens, completion_tokens, latency_s, attempts, video, updated_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (i.model, task, dimension.value, i.judge, i.prompt_version, i.settings_hash, i.answer_settings_hash,
-                 i.repeats, prompt_sha, "failed" if failed else "ok", scores, first["reasoning"],
-                 first["raw_response"], failure, n_criteria, sum(r["prompt_tokens"] for r in rows),
-                 sum(r["completion_tokens"] for r in rows), sum(r["latency_s"] or 0.0 for r in rows),
-                 sum(r["attempts"] for r in rows), video, _now()))
+        self.conn.execute(
+            "INSERT OR REPLACE INTO judgments(model, task, dimension, judge, prompt_version, settings_hash, "
+            "answer_settings_hash, repeats, prompt_sha, status, scores, reasoning, raw_response, failure, "
+            "n_criteria, prompt_tokens, completion_tokens, latency_s, attempts, video, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (i.model, task, dimension.value, i.judge, i.prompt_version, i.settings_hash, i.answer_settings_hash,
+             i.repeats, prompt_sha, "failed" if failed else "ok", scores, first["reasoning"],
+             first["raw_response"], failure, n_criteria, sum(r["prompt_tokens"] for r in rows),
+             sum(r["completion_tokens"] for r in rows), sum(r["latency_s"] or 0.0 for r in rows),
+             sum(r["attempts"] for r in rows), video, _now()))
         return True
 
 

@@ -35,6 +35,10 @@ def expected_scores(prompt: str) -> list[int]:
     return [hashlib.sha256(f"{prompt}|{i}".encode()).digest()[0] & 1 for i in range(n)]
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 512  # the default backlog of 5 drops SYNs when 100 clients connect at once
+
+
 class FakeJudge:
     def __init__(self, *, delay_s: float = 0.0, default: str = "ok", max_image_chars: int = 10**12) -> None:
         self.delay_s = delay_s
@@ -48,7 +52,7 @@ class FakeJudge:
         self.requests: list[dict] = []
         self.headers: list[dict] = []
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 

@@ -189,3 +189,23 @@ def test_parse_retry_after():
     assert parse_retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:10 GMT"}, now=1445412480.0) == 10.0
     assert parse_retry_after({"retry-after": "soon"}) is None
     assert parse_retry_after({}) is None
+
+
+def test_images_spliced_into_the_body_in_order(api_key, fake_judge):
+    urls = tuple(f"data:image/jpeg;base64,{'QUJD' * (i + 1)}" for i in range(3))
+    tricky = PROMPT + "\u0000microverse-images\u0000 ünïcode"
+    p = provider(fake_judge)
+
+    async def two():
+        try:
+            await p.complete(ChatRequest(tricky, image_urls=urls))
+            await p.complete(ChatRequest(PROMPT, image_urls=urls, system="be strict"))
+        finally:
+            await p.aclose()
+
+    run(two())
+    first, second = fake_judge.requests
+    assert first["messages"][0]["content"][0]["text"] == tricky
+    assert [part["image_url"]["url"] for part in first["messages"][0]["content"][1:]] == list(urls)
+    assert second["messages"][0] == {"role": "system", "content": "be strict"}
+    assert [part["image_url"]["url"] for part in second["messages"][1]["content"][1:]] == list(urls)

@@ -8,9 +8,26 @@ getting it (tokens, latency, attempts), because the store keeps that per judgmen
 from __future__ import annotations
 
 import base64
+import json
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Protocol, Sequence
+
+
+class ImageURLs(tuple):
+    """Image URLs shared by several requests (a video's frames, sent once per dimension).
+
+    Their chat-API JSON is encoded once and kept with them, so it lives exactly as long
+    as the frames do; a plain tuple works too, it is just encoded per request.
+    """
+
+    def chat_json(self) -> bytes:
+        """The ``image_url`` content parts as JSON, without the surrounding brackets."""
+        cached = self.__dict__.get("_chat_json")
+        if cached is None:
+            parts = [{"type": "image_url", "image_url": {"url": url}} for url in self]
+            cached = self.__dict__["_chat_json"] = json.dumps(parts)[1:-1].encode("utf-8")
+        return cached
 
 
 @dataclass(frozen=True)
@@ -27,7 +44,7 @@ class ChatRequest:
     seed: int | None = None
 
     def with_images(self, image_urls: Sequence[str]) -> "ChatRequest":
-        return replace(self, image_urls=tuple(image_urls))
+        return replace(self, image_urls=image_urls if isinstance(image_urls, tuple) else tuple(image_urls))
 
     @property
     def image_bytes(self) -> int:
