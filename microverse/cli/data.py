@@ -141,6 +141,8 @@ def split(
     max_clip: Annotated[float, typer.Option(help="Seconds: longer scenes are cut into equal parts.")] = 60.0,
     width: Annotated[int, typer.Option(help="Frames are analysed downscaled to this width.")] = 160,
     device: Annotated[str, typer.Option(help="torch device for the CLIP detector.")] = "cpu",
+    sample_fps: Annotated[float, typer.Option(help="CLIP: frames embedded per second before refining.")] = 4.0,
+    batch_size: Annotated[int, typer.Option(min=1, help="CLIP: frames per forward pass.")] = 32,
     engine: EngineOpt = "local", workers: WorkersOpt = 1, address: AddressOpt = None, redo: RedoOpt = False,
 ) -> None:
     """Cut sources into clips where adjacent frames differ (frame-accurate)."""
@@ -153,7 +155,7 @@ def split(
     manifest = _dataset(dataset)
     config = split_config(detector=detector, threshold=threshold, clip_model=clip_model, min_clip=min_clip,
                           max_clip=max_clip, width=width if detector == "content" else max(width, 224),
-                          device=device)
+                          device=device, sample_fps=sample_fps, batch_size=batch_size)
     with _progress("split") as tick:
         summary = split_sources(manifest, SplitWorker, config, engine=engine, workers=workers, address=address,
                                 redo=redo, progress=tick, num_gpus=1.0 if device.startswith("cuda") else 0.0)
@@ -392,7 +394,8 @@ def run(
     for stage in STAGES[: STAGES.index(until) + 1]:
         if stage == "split":
             split(dataset, detector="content", threshold=None, clip_model="", min_clip=min_clip,
-                  max_clip=max_duration, width=160, device="cpu", redo=False, **common)
+                  max_clip=max_duration, width=160, device="cpu", sample_fps=4.0, batch_size=32, redo=False,
+                  **common)
         elif stage == "classify" and classifier is None:
             err_console.print("classify: skipped (no --classifier)")
         elif stage == "classify":

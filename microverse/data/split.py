@@ -87,6 +87,12 @@ class ClipEmbedder:
 
 
 def _clip_cuts(path: Path, fps: float, config: dict, embed: ClipEmbedder) -> tuple[list[tuple[int, float]], int]:
+    """Cuts by the adjacent-frame similarity rule, embedding samples ``batch_size`` at a time.
+
+    Frames since the last embedded sample are held (at analysis width) until a batch of samples
+    is full, so a candidate can be refined without decoding again; memory is bounded by
+    ``batch_size * stride`` small frames.
+    """
     stride = max(1, int(round(fps / config["sample_fps"])))
     min_frames = max(1, int(round(config["min_clip"] * fps)))
     threshold = config["threshold"]
@@ -95,34 +101,42 @@ def _clip_cuts(path: Path, fps: float, config: dict, embed: ClipEmbedder) -> tup
     # the decision is always the adjacent-frame rule on the refined pair.
     candidate = threshold + (1.0 - threshold) / 2
     cuts: list[tuple[int, float]] = []
-    prev_index, prev_emb = None, None
-    buffer: list[tuple[int, np.ndarray]] = []  # frames after the previous sample, up to this one
+    anchor: np.ndarray | None = None  # embedding of the last sample of the previous batch
+    window: list[tuple[int, np.ndarray]] = []  # frames after that sample, in order
+    samples = 0
     count = 0
 
-    def refine(frames: list[tuple[int, np.ndarray]], first: np.ndarray) -> tuple[int, float]:
-        embs = np.concatenate([first[None], embed([f for _, f in frames])])
-        sims = np.sum(embs[1:] * embs[:-1], axis=1)
-        k = int(np.argmin(sims))
-        return frames[k][0], float(sims[k])
-
-    def sample(index: int, frame: np.ndarray) -> None:
-        nonlocal prev_index, prev_emb
-        emb = embed([frame])[0]
-        if prev_emb is not None and float(emb @ prev_emb) < candidate:
-            cut, sim = refine(buffer, prev_emb) if len(buffer) > 1 else (index, float(emb @ prev_emb))
-            if sim < threshold and cut - (cuts[-1][0] if cuts else 0) >= min_frames:
-                cuts.append((cut, sim))
-        prev_index, prev_emb = index, emb
-        buffer.clear()
+    def flush(final: bool) -> None:
+        nonlocal anchor, window, samples
+        picks = [k for k, (i, _) in enumerate(window) if i % stride == 0]
+        if final and window and (not picks or picks[-1] != len(window) - 1):
+            picks.append(len(window) - 1)  # the last frame closes the video
+        if not picks:
+            return
+        prev_k, prev_emb = -1, anchor
+        for k, emb in zip(picks, embed([window[k][1] for k in picks])):
+            if prev_emb is not None and float(emb @ prev_emb) < candidate:
+                between = window[prev_k + 1:k + 1]  # the frames after the previous sample, up to this one
+                inner = embed([f for _, f in between[:-1]]) if len(between) > 1 else np.zeros((0, emb.size))
+                chain = np.concatenate([prev_emb[None], inner, emb[None]])
+                sims = np.sum(chain[1:] * chain[:-1], axis=1)
+                j = int(np.argmin(sims))
+                cut, sim = between[j][0], float(sims[j])
+                if sim < threshold and cut - (cuts[-1][0] if cuts else 0) >= min_frames:
+                    cuts.append((cut, sim))
+            prev_k, prev_emb = k, emb
+        anchor = prev_emb
+        window = window[picks[-1] + 1:]
+        samples = 0
 
     for index, frame in iter_frames(path, width=config["width"], fmt="rgb24"):
         count = index + 1
-        if prev_emb is not None:
-            buffer.append((index, frame))
+        window.append((index, frame))
         if index % stride == 0:
-            sample(index, frame)
-    if buffer:  # the frames after the last sample
-        sample(buffer[-1][0], buffer[-1][1])
+            samples += 1
+            if samples >= config["batch_size"]:
+                flush(False)
+    flush(True)
     return [(c, s) for c, s in cuts if 0 < c < count], count
 
 

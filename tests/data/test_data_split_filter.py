@@ -68,6 +68,10 @@ def test_clip_embedder_finds_the_same_frame_exact_cuts(tmp_path, videos):
     assert _ranges(manifest, videos["mixed"]) == MIXED_CUTS
     scores = manifest.read("clips").sort_values("start_frame")["split.cut_score"].tolist()
     assert pd.isna(scores[0]) and all(s < 0.99 for s in scores[1:])
+    # batching samples (one batch per sample, or batches that end mid-scene) changes nothing
+    for batch_size in (1, 3):
+        split_sources(manifest, SplitWorker, {**cfg, "batch_size": batch_size}, redo=True)
+        assert _ranges(manifest, videos["mixed"]) == MIXED_CUTS
 
 
 def test_filters_measure_borders_text_and_motion(tmp_path, videos):
