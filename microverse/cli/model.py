@@ -125,6 +125,9 @@ def train(
                                                        "accumulation.")] = 1,
     weight_decay: float = 0.01,
     text_dropout: Annotated[float, typer.Option(help="Share of prompts replaced by the empty prompt.")] = 0.1,
+    dropout_embedding: Annotated[str, typer.Option(help="A dropped prompt becomes the empty prompt's embedding "
+                                                        "(empty) or all zeros (zeros).")] = "empty",
+    timestep_shift: Annotated[float, typer.Option(help="Shift of the training noise schedule (Wan/DiffSynth: 5).")] = 5.0,
     mixed_precision: Annotated[str, typer.Option(help="bf16 (autocast, fp32 master weights), fp16 or no.")] = "bf16",
     height: int = 480, width: int = 832, frames: int = 81,
     gradient_checkpointing: Annotated[bool, typer.Option(help="Recompute block activations in backward.")] = True,
@@ -140,13 +143,18 @@ def train(
 ) -> None:
     """Fine-tune Wan2.1 on MicroSim-style data (paper hyper-parameters by default; launch multi-GPU with
     `accelerate launch --config_file ... -m microverse.cli.app train ...`)."""
+    if dropout_embedding not in ("empty", "zeros"):
+        raise MicroverseError(f"--dropout-embedding must be empty or zeros, got {dropout_embedding!r}")
+    if mixed_precision not in ("bf16", "fp16", "no"):
+        raise MicroverseError(f"--mixed-precision must be bf16, fp16 or no, got {mixed_precision!r}")
     _require_model_extra()
     from microverse.model.configs import TrainSettings
     from microverse.model.training.trainer import TrainJob, train as run_training
 
     settings = TrainSettings(learning_rate=learning_rate, batch_size=batch_size, micro_batch_size=micro_batch_size,
                              max_steps=max_steps, weight_decay=weight_decay, mixed_precision=mixed_precision,
-                             text_dropout=text_dropout, height=height, width=width, frames=frames,
+                             text_dropout=text_dropout, dropout_embedding=dropout_embedding,
+                             timestep_shift=timestep_shift, height=height, width=width, frames=frames,
                              gradient_checkpointing=gradient_checkpointing, save_every=save_every, seed=seed,
                              lora_rank=lora, lora_alpha=lora_alpha, warmup_steps=warmup_steps,
                              validate_every=validate_every, validation_prompts=validation_prompt or [],

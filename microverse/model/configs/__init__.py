@@ -50,6 +50,7 @@ class TrainSettings:
     weight_decay: float = 0.01
     mixed_precision: str = "bf16"   # autocast; master weights and optimizer state stay fp32
     text_dropout: float = 0.1       # --training_cfg_rate 0.1
+    dropout_embedding: str = "empty"  # what a dropped prompt becomes: "empty" prompt's T5 output, or "zeros"
     height: int = 480
     width: int = 832
     frames: int = 81

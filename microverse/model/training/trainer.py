@@ -116,6 +116,8 @@ def train(job: TrainJob, on_step: Callable[[int, float], None] = lambda step, lo
                                          num_workers=job.num_workers)
     text_length = 512
     empty_text = pad_text([empty], text_length)[0]
+    if s.dropout_embedding == "zeros":  # FastVideo's convention (the paper's argument names are FastVideo's)
+        empty_text = torch.zeros_like(empty_text)
     batch_iter = iter(loader)
     loss_value = None
     for step in range(start, s.max_steps):
