@@ -139,7 +139,8 @@ def split(
     = "openai/clip-vit-base-patch32",
     min_clip: Annotated[float, typer.Option(help="Seconds: cuts closer than this to the last are ignored.")] = 1.0,
     max_clip: Annotated[float, typer.Option(help="Seconds: longer scenes are cut into equal parts.")] = 60.0,
-    width: Annotated[int, typer.Option(help="Frames are analysed downscaled to this width.")] = 160,
+    width: Annotated[int, typer.Option(help="content: frames are analysed downscaled to this width (clip: "
+                                            "the model's input size decides).")] = 160,
     device: Annotated[str, typer.Option(help="torch device for the CLIP detector.")] = "cpu",
     sample_fps: Annotated[float, typer.Option(help="CLIP: frames embedded per second before refining.")] = 4.0,
     batch_size: Annotated[int, typer.Option(min=1, help="CLIP: frames per forward pass.")] = 32,
@@ -154,7 +155,7 @@ def split(
         raise MicroverseError(f"unknown detector {detector!r}", fix=f"use one of: {', '.join(DETECTORS)}")
     manifest = _dataset(dataset)
     config = split_config(detector=detector, threshold=threshold, clip_model=clip_model, min_clip=min_clip,
-                          max_clip=max_clip, width=width if detector == "content" else max(width, 224),
+                          max_clip=max_clip, width=width,
                           device=device, sample_fps=sample_fps, batch_size=batch_size)
     with _progress("split") as tick:
         summary = split_sources(manifest, SplitWorker, config, engine=engine, workers=workers, address=address,

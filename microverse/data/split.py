@@ -72,6 +72,7 @@ class ClipEmbedder:
         self.torch = torch
         self.device = device
         self.model = CLIPVisionModelWithProjection.from_pretrained(model).to(device).eval()
+        self.size = int(self.model.config.image_size)
         try:
             self.processor = CLIPImageProcessor.from_pretrained(model)
         except OSError:  # a bare model folder: CLIP's standard preprocessing at the model's size
@@ -167,7 +168,10 @@ class SplitWorker:
         if self.embed is None:
             found, count = _content_cuts(path, fps, self.config)
         else:
-            found, count = _clip_cuts(path, fps, self.config, self.embed)
+            # frames just big enough for the model: short side = its input size (no upscaling)
+            w, h = int(source["probe.width"]), int(source["probe.height"])
+            width = int(math.ceil(self.embed.size * w / min(w, h) / 2) * 2)
+            found, count = _clip_cuts(path, fps, {**self.config, "width": width}, self.embed)
         if count == 0:
             return {"split.keep": False, "split.reason": "no frames decoded", "split.clips": []}
         scores = dict(found)

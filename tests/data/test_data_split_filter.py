@@ -63,7 +63,7 @@ def test_clip_embedder_finds_the_same_frame_exact_cuts(tmp_path, videos):
     manifest = _dataset(tmp_path, videos["mixed"])
     # A random tiny CLIP: same-scene frames have similarity > 0.998, cuts < 0.985, so 0.99 separates them.
     cfg = split_config(detector="clip", clip_model=str(tmp_path / "tiny-clip"), threshold=0.99, min_clip=0.3,
-                       width=64, sample_fps=3.0)
+                       sample_fps=3.0)
     split_sources(manifest, SplitWorker, cfg)
     assert _ranges(manifest, videos["mixed"]) == MIXED_CUTS
     scores = manifest.read("clips").sort_values("start_frame")["split.cut_score"].tolist()
