@@ -118,6 +118,7 @@ def train(
     lora_alpha: Annotated[Optional[float], typer.Option(help="LoRA alpha (default: the rank).")] = None,
     max_steps: Annotated[int, typer.Option(help="Optimizer steps (paper: 5000).")] = 5000,
     save_every: Annotated[int, typer.Option(help="Checkpoint every N steps (and at the end).")] = 500,
+    keep_checkpoints: Annotated[int, typer.Option(help="Keep only the newest N checkpoints (0: all).")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the run folder's last checkpoint.")] = False,
     learning_rate: Annotated[float, typer.Option("--lr", help="AdamW learning rate (paper: 1e-5).")] = 1e-5,
     batch_size: Annotated[int, typer.Option(help="Global batch per step (paper: 8).")] = 8,
@@ -133,6 +134,8 @@ def train(
     gradient_checkpointing: Annotated[bool, typer.Option(help="Recompute block activations in backward.")] = True,
     warmup_steps: int = 0,
     seed: int = 0,
+    deterministic: Annotated[bool, typer.Option("--deterministic", help="Deterministic GPU kernels (needed "
+                                                                        "for bit-exact resume on GPU).")] = False,
     cache: Annotated[Optional[Path], typer.Option(help="Latent cache folder (default: beside the data; used "
                                                        "when it matches).")] = None,
     validation_prompt: Annotated[Optional[list[str]], typer.Option(help="Prompt sampled every --validate-every "
@@ -155,21 +158,27 @@ def train(
                              max_steps=max_steps, weight_decay=weight_decay, mixed_precision=mixed_precision,
                              text_dropout=text_dropout, dropout_embedding=dropout_embedding,
                              timestep_shift=timestep_shift, height=height, width=width, frames=frames,
-                             gradient_checkpointing=gradient_checkpointing, save_every=save_every, seed=seed,
+                             gradient_checkpointing=gradient_checkpointing, save_every=save_every,
+                             keep_checkpoints=keep_checkpoints, deterministic=deterministic, seed=seed,
                              lora_rank=lora, lora_alpha=lora_alpha, warmup_steps=warmup_steps,
                              validate_every=validate_every, validation_prompts=validation_prompt or [],
                              validation_steps=validation_steps)
+    import os
+
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    main_process = os.environ.get("RANK", "0") == "0"  # under `accelerate launch`, one bar, not one per GPU
     with Progress(TextColumn("training"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TextColumn("loss {task.fields[loss]}"), TimeRemainingColumn(), console=err_console) as progress:
+                  TextColumn("loss {task.fields[loss]}"), TimeRemainingColumn(), console=err_console,
+                  disable=not main_process) as progress:
         bar = progress.add_task("train", total=max_steps, loss="-")
         result = run_training(TrainJob(data=data, out=out, model=model, settings=settings, cache=cache,
                                        resume=resume, num_workers=num_workers),
                               on_step=lambda step, loss: progress.update(bar, completed=step, loss=f"{loss:.4f}"))
     source = "latent cache" if result.used_cache else "videos (no matching cache; see `microverse precompute`)"
-    console.print(f"trained to step {result.step} from {source}; weights in {out / 'final'}, "
-                  f"loss curve {out / 'loss.png'}")
+    if main_process:
+        console.print(f"trained to step {result.step} from {source}; weights in {out / 'final'}, "
+                      f"loss curve {out / 'loss.png'}")
 
 
 @clean_errors

@@ -90,3 +90,18 @@ def test_bench_generates_selected_tasks_and_resumes(tiny_model, tmp_path, offici
     assert result.exit_code == 0 and "1 videos to generate" in result.output
     assert (out / "2.mp4").stat().st_mtime_ns == before and (out / "5.mp4").is_file()
     assert np.asarray(read_video(out / "5.mp4")).shape[0] == 5
+
+
+def test_checkpoint_file_with_diffusers_keys_replaces_the_weights(tiny_model, tmp_path):
+    from safetensors.torch import save_file
+
+    from microverse.model.pipelines.loading import load_pipeline
+
+    base = load_pipeline(str(tiny_model), device="cpu")
+    state = {k: v + 0.01 for k, v in base.transformer.state_dict().items()}
+    save_file(state, str(tmp_path / "ft.safetensors"))
+    tuned = load_pipeline(str(tiny_model), checkpoint=tmp_path / "ft.safetensors", device="cpu")
+    assert all(torch.equal(v, state[k]) for k, v in tuned.transformer.state_dict().items())
+    save_file({"nonsense.weight": torch.zeros(2)}, str(tmp_path / "bad.safetensors"))
+    with pytest.raises(MicroverseError, match="do not fit"):
+        load_pipeline(str(tiny_model), checkpoint=tmp_path / "bad.safetensors", device="cpu")

@@ -85,11 +85,12 @@ def test_lora_trains_saves_loads_and_fuses(tiny_model, tiny_dataset, tmp_path):
 
     run = tmp_path / "lora"
     train(TrainJob(tiny_dataset, run, str(tiny_model),
-                   replace(BASE, max_steps=3, lora_rank=4, learning_rate=5e-2, save_every=3)))
+                   replace(BASE, max_steps=3, lora_rank=4, learning_rate=5e-2, save_every=1, keep_checkpoints=2)))
     lora_file = run / "final" / "pytorch_lora_weights.safetensors"
     state = load_file(str(lora_file))
     assert state and all(k.startswith("transformer.") and "lora" in k for k in state)
     assert (run / "checkpoints" / "step-000003" / "pytorch_lora_weights.safetensors").is_file()
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step-000002", "step-000003"]
     assert not (run / "final" / "transformer").exists()  # the base weights are not copied
 
     args = dict(prompt="cell", height=32, width=32, num_frames=5, num_inference_steps=2, output_type="latent")

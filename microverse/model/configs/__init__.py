@@ -56,6 +56,8 @@ class TrainSettings:
     frames: int = 81
     gradient_checkpointing: bool = True
     save_every: int = 500
+    keep_checkpoints: int = 0        # 0 keeps all; N keeps the newest N (a full-model checkpoint is ~16 GB)
+    deterministic: bool = False      # deterministic GPU kernels (bit-exact resume on GPU; slower)
     seed: int = 0
     lora_rank: int | None = None
     lora_alpha: float | None = None  # defaults to the rank (scale 1)

@@ -101,17 +101,12 @@ def load_transformer_weights(transformer, path: Path):
     if set(state) == set(transformer.state_dict()):
         transformer.load_state_dict(state, strict=True)
         return transformer
-    try:  # original Wan key names (DiffSynth / official checkpoints): let diffusers convert them
-        return WanTransformer3DModel.from_single_file(str(path), config=_config_dir(transformer),
-                                                      dtype=transformer.dtype)
-    except Exception as exc:  # noqa: BLE001 - any conversion failure is the same user-facing problem
-        raise MicroverseError(f"weights do not fit the base transformer ({exc})", file=str(path),
-                              fix="use a checkpoint fine-tuned from the same base --model") from None
-
-
-def _config_dir(transformer) -> str:
     import tempfile
 
-    folder = tempfile.mkdtemp(prefix="microverse-wan-config-")
-    transformer.save_config(folder)
-    return folder
+    with tempfile.TemporaryDirectory(prefix="microverse-wan-config-") as config:
+        transformer.save_config(config)
+        try:  # original Wan key names (DiffSynth / official checkpoints): let diffusers convert them
+            return WanTransformer3DModel.from_single_file(str(path), config=config, dtype=transformer.dtype)
+        except Exception as exc:  # noqa: BLE001 - any conversion failure is the same user-facing problem
+            raise MicroverseError(f"weights do not fit the base transformer ({exc})", file=str(path),
+                                  fix="use a checkpoint fine-tuned from the same base --model") from None

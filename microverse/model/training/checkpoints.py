@@ -20,7 +20,8 @@ TRANSFORMER_FILE = "diffusion_pytorch_model.safetensors"
 PROGRESS = "progress.json"
 
 # Settings that may change between a run and its resumption without breaking exactness.
-RESUMABLE_CHANGES = {"max_steps", "save_every", "validate_every", "validation_prompts", "validation_steps"}
+RESUMABLE_CHANGES = {"max_steps", "save_every", "keep_checkpoints", "validate_every", "validation_prompts",
+                     "validation_steps"}
 
 
 def checkpoint_dir(run_dir: Path, step: int) -> Path:
@@ -81,7 +82,8 @@ def register_hooks(accelerator, lora: bool) -> None:
     accelerator.register_load_state_pre_hook(load_hook)
 
 
-def save_checkpoint(accelerator, run_dir: Path, step: int) -> Path:
+def save_checkpoint(accelerator, run_dir: Path, step: int, keep: int = 0) -> Path:
+    """Write ``checkpoints/step-NNNNNN`` atomically; with ``keep`` > 0, delete all but the newest ``keep``."""
     final = checkpoint_dir(run_dir, step)
     tmp = final.with_name(final.name + ".partial")
     if accelerator.is_main_process and tmp.exists():
@@ -94,6 +96,10 @@ def save_checkpoint(accelerator, run_dir: Path, step: int) -> Path:
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
+        if keep > 0:
+            complete = sorted(p for p in final.parent.glob("step-*") if (p / PROGRESS).is_file())
+            for old in complete[:-keep]:
+                shutil.rmtree(old)
     accelerator.wait_for_everyone()
     return final
 

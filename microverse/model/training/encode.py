@@ -12,6 +12,9 @@ import torch
 # bf16 halves the cache (a 480x832x81 latent is 16x21x60x104: 4 MB in bf16); its rounding (0.4%) is far
 # below the noise the objective adds, and the transformer consumes bf16 under autocast anyway.
 STORE_DTYPE = torch.bfloat16
+# Wan pads every prompt embedding to 512 tokens and its transformer attends to the zero padding too, so
+# training must feed the same fixed length that sampling uses.
+TEXT_LENGTH = 512
 
 
 def load_frozen_pipeline(model: str, transformer, device):
@@ -27,7 +30,7 @@ def load_frozen_pipeline(model: str, transformer, device):
 class ConditionEncoder:
     """The frozen VAE and UMT5 encoder of a Wan pipeline, used exactly as the pipeline uses them."""
 
-    def __init__(self, pipe, device, max_sequence_length: int = 512):
+    def __init__(self, pipe, device, max_sequence_length: int = TEXT_LENGTH):
         self.pipe = pipe
         self.device = device
         self.max_sequence_length = max_sequence_length

@@ -52,10 +52,12 @@ def train(job: TrainJob, on_step: Callable[[int, float], None] = lambda step, lo
 
     from microverse.model.training import batches, cache, checkpoints
     from microverse.model.training.data import load_records
-    from microverse.model.training.encode import ConditionEncoder, load_frozen_pipeline, pad_text
+    from microverse.model.training.encode import TEXT_LENGTH, ConditionEncoder, load_frozen_pipeline, pad_text
     from microverse.model.training.flow_matching import flow_matching_loss, sample_sigmas
 
     s = job.settings
+    if s.deterministic:
+        _deterministic()
     run_dir = Path(job.out)
     records = load_records(job.data)
     resume_from = _prepare_run_dir(run_dir, job)
@@ -114,8 +116,7 @@ def train(job: TrainJob, on_step: Callable[[int, float], None] = lambda step, lo
                                   accelerator.process_index, s.seed, start, s.max_steps)
     loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=batches.collate,
                                          num_workers=job.num_workers)
-    text_length = 512
-    empty_text = pad_text([empty], text_length)[0]
+    empty_text = pad_text([empty], TEXT_LENGTH)[0]
     if s.dropout_embedding == "zeros":  # FastVideo's convention (the paper's argument names are FastVideo's)
         empty_text = torch.zeros_like(empty_text)
     batch_iter = iter(loader)
@@ -123,7 +124,7 @@ def train(job: TrainJob, on_step: Callable[[int, float], None] = lambda step, lo
     for step in range(start, s.max_steps):
         step_loss = torch.zeros((), device=device)
         for micro in range(accum):
-            latents, text = batches.to_model_inputs(next(batch_iter), encoder, text_length)
+            latents, text = batches.to_model_inputs(next(batch_iter), encoder, TEXT_LENGTH)
             gen = torch.Generator().manual_seed(
                 batches.seed_for(s.seed, step, accelerator.process_index, micro))
             drop = torch.rand(len(latents), generator=gen) < s.text_dropout
@@ -135,7 +136,7 @@ def train(job: TrainJob, on_step: Callable[[int, float], None] = lambda step, lo
                                           text.to(device, torch.float32), noise.to(device), sigmas.to(device))
                 accelerator.backward(loss)
                 if accelerator.sync_gradients and s.max_grad_norm:
-                    accelerator.clip_grad_norm_(params, s.max_grad_norm)
+                    accelerator.clip_grad_norm_(transformer.parameters(), s.max_grad_norm)
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
             step_loss += loss.detach() / accum
@@ -146,7 +147,7 @@ def train(job: TrainJob, on_step: Callable[[int, float], None] = lambda step, lo
             log.append(done, loss_value, lr_scheduler.get_last_lr()[0])
         on_step(done, loss_value)
         if s.save_every and (done % s.save_every == 0 or done == s.max_steps):
-            checkpoints.save_checkpoint(accelerator, run_dir, done)
+            checkpoints.save_checkpoint(accelerator, run_dir, done, keep=s.keep_checkpoints)
             if log is not None:
                 log.plot()
         if s.validate_every and s.validation_prompts and done % s.validate_every == 0:
@@ -158,6 +159,18 @@ def train(job: TrainJob, on_step: Callable[[int, float], None] = lambda step, lo
         log.plot()
     accelerator.end_training()
     return TrainResult(run_dir, s.max_steps, loss_value, used_cache)
+
+
+def _deterministic() -> None:
+    """Deterministic GPU kernels: needed for bit-exact resume on a GPU, where e.g. attention backward
+    and cuBLAS split-K reductions otherwise vary run to run (CPU kernels are deterministic already)."""
+    import os
+
+    import torch
+
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
 
 
 def _accumulation(s: TrainSettings, world: int | None) -> int:
