@@ -245,7 +245,9 @@ class ClassifyWorker:
 
 
 def classify_config(model: Path | str, threshold: float | None = None, device: str = "cpu") -> dict:
-    if not Path(model).exists() and str(model).count("/") != 1:  # neither a folder nor a hub id
+    text = str(model)
+    hub_id = text.count("/") == 1 and not text.startswith(("/", ".", "~"))
+    if not Path(model).exists() and not hub_id:
         raise MicroverseError("classifier folder not found", file=str(model),
                               fix="train one with `microverse data train-classifier LABELS.csv --out DIR`")
     if threshold is None:

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from microverse.errors import MicroverseError
+
 ENGINES = ("local", "ray")
 
 
@@ -61,7 +63,14 @@ class _Runner:
 
     def __init__(self, spec: StageSpec) -> None:
         self.spec = spec
-        self.worker = spec.worker(spec.config)
+        try:
+            self.worker = spec.worker(spec.config)
+        except MicroverseError:
+            raise
+        except Exception as exc:  # a model or engine that cannot load stops the stage with one clear line
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            raise MicroverseError(f"the {spec.name} stage could not start: {exc.__class__.__name__}: {first}",
+                                  fix="check the model name/folder (and network access for hub ids)") from None
 
     def __call__(self, item: dict) -> dict:
         try:
@@ -120,6 +129,17 @@ def _run_local(spec: StageSpec, items: Iterable[dict], workers: int) -> Iterator
             yield future.result()
 
 
+def _pool_errors(rows: Iterator[dict]) -> Iterator[dict]:
+    """A worker process that died (or failed to start) ends the stage with a clear message."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        yield from rows
+    except BrokenProcessPool as exc:
+        raise MicroverseError(f"a worker process died ({exc}); finished results are saved",
+                              fix="rerun with --workers 1 to see the error, then rerun to resume") from None
+
+
 class _RayBatch:
     """Ray Data callable class: one per actor, so a model loads once per worker."""
 
@@ -152,7 +172,7 @@ def run(spec: StageSpec, items: Iterable[dict], *, engine: str = "local", worker
         address: str | None = None) -> Iterator[dict]:
     """Yield one result row per item as work finishes (order not guaranteed)."""
     if engine == "local":
-        yield from _run_local(spec, items, workers)
+        yield from _pool_errors(_run_local(spec, items, workers))
     elif engine == "ray":
         yield from _run_ray(spec, items, workers, address)
     else:

@@ -93,3 +93,15 @@ def test_train_then_classify_a_dataset(tmp_path, tiny_videomae, labelled, cli):
     micro = clips[clips["filename"].str.startswith("micro")]["classify.p_micro"]
     other = clips[clips["filename"].str.startswith("other")]["classify.p_micro"]
     assert micro.min() > other.max()
+
+
+def test_a_model_that_cannot_load_is_one_clean_line(tmp_path, labelled, cli):
+    out = tmp_path / "ds"
+    assert cli("data", "ingest", labelled.parent / "micro0.mp4", "--out", out).exit_code == 0
+    assert cli("data", "split", out).exit_code == 0
+    result = cli("data", "classify", out, "--model", tmp_path / "missing")
+    assert result.exit_code == 2 and "classifier folder not found" in result.output
+    (tmp_path / "empty").mkdir()
+    result = cli("data", "classify", out, "--model", tmp_path / "empty")
+    assert result.exit_code == 2 and "classify stage could not start" in result.output
+    assert "Traceback" not in result.output
