@@ -186,4 +186,9 @@ class SplitWorker:
                 "split.cut_score": scores.get(start),  # score of the cut that opened this clip
                 "split.detector": self.config["detector"],
             })
-        return {"split.keep": True, "split.reason": None, "split.clips": clips, "split.frames": count}
+        expected = int(source.get("probe.frames") or 0)
+        note = None
+        if expected and count < 0.9 * expected:  # the container promised more: a cut-off download?
+            note = f"truncated? {count} of {expected} frames decoded"
+        return {"split.keep": True, "split.reason": None, "split.clips": clips, "split.frames": count,
+                "split.notes": note}

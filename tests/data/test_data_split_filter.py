@@ -186,6 +186,8 @@ def test_bad_inputs_get_reasons_and_the_run_completes(tmp_path, cli):
     make_video(folder / "tenbit.mkv", [Scene(30, 3), Scene(30, 4)], codec="libx265", pix_fmt="yuv420p10le")
     make_video(folder / "vfr.mp4", [Scene(30, 5)], vfr=True)
     make_audio_only(folder / "audio.mp4")
+    whole = make_video(tmp_path / "whole.mkv", [Scene(40, 6), Scene(40, 7)]).read_bytes()
+    (folder / "truncated.mkv").write_bytes(whole[: len(whole) // 2])  # a cut-off download
     (folder / "empty.mp4").write_bytes(b"")
     (folder / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 20)
     out = tmp_path / "ds"
@@ -201,6 +203,9 @@ def test_bad_inputs_get_reasons_and_the_run_completes(tmp_path, cli):
     assert sources.loc["rotated.mp4", "ingest.keep"] and "rotated 90" in sources.loc["rotated.mp4", "ingest.notes"]
     assert (sources.loc["rotated.mp4", "probe.width"], sources.loc["rotated.mp4", "probe.height"]) == (96, 160)
     assert "10-bit" in sources.loc["tenbit.mkv", "ingest.notes"]
+    truncated = sources.loc["truncated.mkv"]
+    assert truncated["ingest.keep"] and truncated["split.notes"].startswith("truncated?")
+    assert truncated["split.frames"] < truncated["probe.frames"] == 80
     # the usable odd files were split at their true cuts and filtered like any other
     manifest = Manifest(out)
     assert _ranges(manifest, folder / "rotated.mp4") == [(0, 30), (30, 60)]
@@ -208,6 +213,7 @@ def test_bad_inputs_get_reasons_and_the_run_completes(tmp_path, cli):
     clips = manifest.read("clips")
     assert clips["filter.keep"].all(), clips["filter.reason"].tolist()
     assert (clips["width"] < clips["height"]).sum() == 2  # the rotated clips are upright (portrait)
+    assert len(clips) == 5  # rotated 2, 10-bit 2, truncated 1 (what survived of its first scene)
 
 
 def test_cli_errors_are_one_line(tmp_path, cli):
