@@ -297,6 +297,8 @@ def caption(
     min_words: Annotated[int, typer.Option(help="Shorter captions are re-asked once, then dropped.")] = 60,
     max_words: Annotated[int, typer.Option(help="Longer captions are re-asked once, then dropped.")] = 400,
     timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 120.0,
+    reviewed_only: Annotated[bool, typer.Option("--reviewed-only", help="Only clips an expert kept (paper "
+                                                                         "order: review, then caption).")] = False,
     redo: RedoOpt = False,
 ) -> None:
     """Caption clips from 8 frames + the source's title and description (paper's prompt)."""
@@ -307,7 +309,8 @@ def caption(
     provider = make_provider(model, base_url=base_url, concurrency=concurrency, timeout_s=timeout)
     with _progress("caption") as tick:
         summary = caption_dataset(manifest, provider, frames=frames, width=width, min_words=min_words,
-                                  max_words=max_words, concurrency=concurrency, redo=redo, progress=tick)
+                                  max_words=max_words, concurrency=concurrency, redo=redo,
+                                  reviewed_only=reviewed_only, progress=tick)
     _print_stage(manifest, "caption", summary)
 
 
@@ -411,7 +414,7 @@ def run(
             err_console.print("caption: skipped (no --caption-model)")
         elif stage == "caption":
             caption(dataset, model=caption_model, base_url=base_url, concurrency=16, frames=8, width=512,
-                    min_words=60, max_words=400, timeout=120.0, redo=False)
+                    min_words=60, max_words=400, timeout=120.0, reviewed_only=False, redo=False)
         elif stage == "export" and out is None:
             err_console.print("export: skipped (no --out)")
         elif stage == "export":

@@ -155,11 +155,18 @@ async def _run(manifest: Manifest, items: list[dict], provider, cfg: dict,
 
 def caption_dataset(manifest: Manifest, provider, *, frames: int = 8, width: int = 512, min_words: int = 60,
                     max_words: int = 400, max_tokens: int = 600, temperature: float = 0.2, concurrency: int = 16,
-                    redo: bool = False, progress: Callable[[int, int], None] | None = None) -> dict:
-    """Caption every clip still in the running that has no caption yet."""
+                    redo: bool = False, reviewed_only: bool = False,
+                    progress: Callable[[int, int], None] | None = None) -> dict:
+    """Caption every clip still in the running that has no caption yet.
+
+    ``reviewed_only`` captions only clips an expert kept (the paper's order: review, then
+    caption, which spends no tokens on clips the experts will reject).
+    """
     cfg = dict(frames=frames, width=width, min_words=min_words, max_words=max_words, max_tokens=max_tokens,
                temperature=temperature, concurrency=concurrency)
     items = clip_items(manifest, "caption", redo=redo, source_columns=("path", "title", "description"))
+    if reviewed_only:
+        items = [item for item in items if item.get("review.keep") is True]
     summary = asyncio.run(_run(manifest, items, provider, cfg, progress))
     manifest.fold("clips", "caption", CLIP_KEY)
     meter = provider.meter

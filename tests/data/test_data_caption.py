@@ -66,3 +66,25 @@ def test_missing_key_is_a_clean_error(dataset, cli, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     result = cli("data", "caption", dataset, "--base-url", "http://127.0.0.1:9/v1")
     assert result.exit_code == 2 and "OPENAI_API_KEY" in result.output
+
+
+def test_reviewed_only_captions_expert_kept_clips(dataset, cli, monkeypatch, tmp_path):
+    import csv
+
+    monkeypatch.setenv("OPENAI_API_KEY", "local")
+    assert cli("data", "review", dataset, "--export", tmp_path / "rv").exit_code == 0
+    with open(tmp_path / "rv" / "review.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    chosen = next(r for r in rows if r["title"] == "Mitosis in a cell")
+    chosen["verdict"] = "keep"
+    with open(tmp_path / "rv" / "review.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert cli("data", "review", dataset, "--import", tmp_path / "rv" / "review.csv").exit_code == 0
+    with CaptionServer() as server:
+        result = cli("data", "caption", dataset, "--model", "m", "--base-url", server.base_url, "--reviewed-only")
+        assert result.exit_code == 0, result.output
+        assert len(server.requests) == 1
+    clips = Manifest(dataset).read("clips").set_index("clip_id")
+    assert clips["caption.keep"].notna().sum() == 1 and clips.loc[chosen["clip_id"], "caption.keep"]
