@@ -38,8 +38,9 @@ def labelled(tmp_path_factory):
 
 
 def test_split_is_stratified_80_20():
-    labels = [1] * 1107 + [0] * 1473  # the paper's Table 3
+    labels = [1] * 1107 + [0] * 1473  # the paper's Table 3 class sizes
     train, test = split_80_20(labels)
+    # round(20%) per class: 221 and 295 held out (the paper's table says 222 and 295)
     assert sum(labels[i] for i in test) == 221 and len(test) - sum(labels[i] for i in test) == 295
     assert not set(train) & set(test) and len(train) + len(test) == 2580
 
