@@ -97,6 +97,7 @@ def score(
     prompt_version: PromptVersionOption = None,
     settings: SettingsOption = None,
     reference: Annotated[bool, typer.Option(help="Add the paper's published rows, labelled.")] = False,
+    per_task: Annotated[bool, typer.Option("--per-task", help="JSON: add every task's scores, statuses and hits.")] = False,
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples over tasks.")] = DEFAULT_RESAMPLES,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = DEFAULT_SEED,
 ) -> None:
@@ -114,7 +115,8 @@ def score(
     if format == ReportFormat.json:
         from microverse.report.json_report import results_json
 
-        write_output(json.dumps(results_json(summaries, seed=seed, **settings), ensure_ascii=False, indent=2), out)
+        write_output(json.dumps(results_json(summaries, seed=seed, per_task=per_task, **settings), ensure_ascii=False,
+                                indent=2), out)
     elif format == ReportFormat.md:
         from microverse.report.markdown import markdown_report
 

@@ -49,12 +49,22 @@ def model_json(summary: ModelSummary) -> dict[str, Any]:
     }
 
 
+def tasks_json(summary: ModelSummary) -> list[dict[str, Any]]:
+    """Every benchmark task with its total and per-dimension score, status and reason."""
+    return [{"index": t.index, "level": t.level.value if t.level else None, "total": t.total, "reason": t.reason,
+             "dimensions": {d.value: {"score": t.dimensions[d].score, "status": t.dimensions[d].status,
+                                      "reason": t.dimensions[d].reason, "hits": t.dimensions[d].hits}
+                            for d in DIMENSIONS}}
+            for t in summary.scores.tasks]
+
+
 def results_json(summaries: list[ModelSummary], *, policy: str, weights: str, resamples: int, seed: int,
-                 confidence: float = 0.95) -> dict[str, Any]:
+                 confidence: float = 0.95, per_task: bool = False) -> dict[str, Any]:
+    models = {s.model: model_json(s) | ({"tasks": tasks_json(s)} if per_task else {}) for s in summaries}
     return {
         "policy": policy,
         "weights": weights,
         "bootstrap": {"resamples": resamples, "seed": seed, "confidence": confidence},
         "corrections": CORRECTIONS if policy == "corrected" else {},
-        "models": {s.model: model_json(s) for s in summaries},
+        "models": models,
     }

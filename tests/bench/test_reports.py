@@ -47,6 +47,12 @@ def test_json_shape_is_stable(small):
     official = json.loads(runner.invoke(app, ["score", "--official-results", str(res), "--benchmark", str(bench),
                                               "--format", "json", "--policy", "official"]).stdout)
     assert official["models"]["Good"]["levels"]["Subcellular-level"] == 0.0
+    detailed = json.loads(runner.invoke(app, ["score", "--official-results", str(res), "--benchmark", str(bench),
+                                              "--format", "json", "--per-task"]).stdout)
+    tasks = detailed["models"]["Weak"]["tasks"]
+    assert [t["index"] for t in tasks] == list(range(1, 13))
+    assert tasks[-1]["total"] is None and tasks[-1]["dimensions"]["visual"]["status"] == "missing"
+    assert tasks[0]["dimensions"]["scientific"]["hits"] == [0, 1]
 
 
 def test_intervals_bracket_the_mean_and_depend_only_on_the_seed(small):
