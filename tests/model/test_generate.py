@@ -61,6 +61,9 @@ def test_generate_rejects_bad_settings_with_one_line(tiny_model, tmp_path):
     result = runner.invoke(app, ["generate", "--prompt", "x", "--out", str(tmp_path / "v.mp4"),
                                  "--model", str(tiny_model), "--frames", "10"])
     assert result.exit_code == 2 and "4k+1" in result.output and "Traceback" not in result.output
+    both = runner.invoke(app, ["generate", "--prompt", "x", "--out", str(tmp_path / "v.mp4"), "--model",
+                               str(tiny_model), "--compile", "--step-cache", "0.05"])
+    assert both.exit_code == 2 and "cannot be combined" in both.output
 
 
 def test_shards_partition_and_resume_skips_finished(tmp_path):

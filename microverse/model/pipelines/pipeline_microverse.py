@@ -119,8 +119,12 @@ class MicroVersePipeline(WanPipeline):
         ``compile_blocks`` compiles the one repeated ``WanTransformerBlock`` (30 copies share the graph,
         so compile time is one block's). ``step_cache_threshold`` enables diffusers' First-Block-Cache:
         a step whose first-block residual changed less than the threshold reuses the cached remainder —
-        faster, but the output changes; benchmarks report that difference separately.
+        faster, but the output changes; benchmarks report that difference separately. The cache's hooks
+        cannot be traced by torch.compile (diffusers 0.42), so the two are exclusive.
         """
+        compiled = compile_blocks or getattr(self, "_blocks_compiled", False)
+        if step_cache_threshold and compiled:
+            raise ValueError("the step cache and compiled blocks cannot be combined; choose one")
         if attention_backend:
             self.transformer.set_attention_backend(attention_backend)
         if step_cache_threshold:
@@ -129,4 +133,5 @@ class MicroVersePipeline(WanPipeline):
             self.transformer.enable_cache(FirstBlockCacheConfig(threshold=step_cache_threshold))
         if compile_blocks:
             self.transformer.compile_repeated_blocks(fullgraph=True)
+            self._blocks_compiled = True
         return self
