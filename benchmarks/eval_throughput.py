@@ -86,10 +86,12 @@ def timed_eval(videos: Path, bench: Path, url: str, db: Path, concurrency: int) 
                "bench", "--benchmark", str(bench), "--base-url", url, "--db", str(db), "--concurrency",
                str(concurrency)]
     env = {**os.environ, "OPENAI_API_KEY": "loopback", "COLUMNS": "160"}
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        raise SystemExit(f"eval failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    text = done.stderr + done.stdout
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    peak_tree = tree_rss_peak(process)
+    stdout, stderr = process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(f"eval failed ({process.returncode}):\n{stdout}\n{stderr}")
+    text = stderr + stdout
 
     def field(pattern: str) -> str:
         match = re.search(pattern, text)
@@ -101,9 +103,43 @@ def timed_eval(videos: Path, bench: Path, url: str, db: Path, concurrency: int) 
         "wall_s": sum(p * 60 ** i for i, p in enumerate(reversed(parts))),
         "cpu_s": float(field(r"User time \(seconds\): ([\d.]+)")) + float(field(r"System time \(seconds\): ([\d.]+)")),
         "peak_rss_mb": int(field(r"Maximum resident set size \(kbytes\): (\d+)")) / 1024,
+        "peak_tree_rss_mb": peak_tree,
         "frames_ms_per_video": float(field(r"(\d+) ms CPU per video for frames")),
         "answers": field(r"(\d+ usable, \d+ failed)"),
     }
+
+
+def tree_rss_peak(process: subprocess.Popen) -> float:
+    """Peak of the summed RSS (MB) of eval and its frame workers, sampled every 0.1 s until it exits.
+
+    /usr/bin/time reports the largest single process; the workers are separate processes,
+    so the honest memory figure is their sum.
+    """
+    def descendants(pid: int) -> list[int]:
+        found = [pid]
+        for tid in (Path(f"/proc/{pid}/task").iterdir() if Path(f"/proc/{pid}/task").exists() else []):
+            try:
+                kids = (tid / "children").read_text().split()
+            except OSError:
+                continue
+            for kid in kids:
+                found += descendants(int(kid))
+        return found
+
+    def rss(pid: int) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, sum(rss(pid) for pid in descendants(process.pid)))
+        time.sleep(0.1)
+    return peak / 1024
 
 
 def official_frames_ms(videos: list[Path]) -> float | None:
@@ -152,7 +188,10 @@ def main() -> None:
     print("|---|---|---|---|")
     print(f"| wall time | {full['wall_s']:.1f} s | {third['wall_s']:.1f} s | ≤ 18 s |")
     print(f"| CPU time (user+sys) | {full['cpu_s']:.1f} s | {third['cpu_s']:.1f} s | |")
-    print(f"| peak RSS | {full['peak_rss_mb']:.0f} MB | {third['peak_rss_mb']:.0f} MB | ≤ 500 MB, flat |")
+    print(f"| peak RSS, largest process (time -v) | {full['peak_rss_mb']:.0f} MB | {third['peak_rss_mb']:.0f} MB "
+          f"| ≤ 500 MB, flat |")
+    print(f"| peak RSS, eval + frame workers summed | {full['peak_tree_rss_mb']:.0f} MB "
+          f"| {third['peak_tree_rss_mb']:.0f} MB | ≤ 500 MB, flat |")
     print(f"| frames CPU per video | {full['frames_ms_per_video']:.0f} ms | {third['frames_ms_per_video']:.0f} ms "
           f"| ≤ 50 ms |")
     print(f"| answers | {full['answers']} | {third['answers']} | |")

@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from microverse.cli.common import BenchmarkOption, clean_errors, console, err_console
+from microverse.cli.common import BenchmarkOption, clean_errors, console, err_console, write_output
 from microverse.errors import MicroverseError
 
 DEFAULT_DB = Path("microverse.sqlite")
@@ -233,3 +233,42 @@ def list_runs(db: Annotated[Path, typer.Option("--db")] = DEFAULT_DB) -> None:
         table.add_row(row["model"], row["judge"], row["prompt_version"], f"{row['settings_hash']} {row['settings']}",
                       str(row["judgments"]), str(row["failed"]))
     console.print(table)
+
+
+@judgments_app.command("agreement")
+@clean_errors
+def agreement(
+    model: Annotated[str, typer.Option("--model", help="The model whose videos several judges scored.")],
+    db: Annotated[Path, typer.Option("--db")] = DEFAULT_DB,
+    format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+) -> None:
+    """Per-dimension agreement between judges on the same videos: Cohen's kappa (pairs), Krippendorff's alpha.
+
+    Items are single criteria (task, criterion); only usable judgments count.
+    """
+    import json
+
+    from microverse.bench.agreement import agreement_summary
+    from microverse.store.judgments import judge_ratings
+
+    if format not in ("text", "json"):
+        raise MicroverseError("--format must be text or json")
+    summaries = {dim.value: agreement_summary(ratings, source=str(db))
+                 for dim, ratings in judge_ratings(db, model).items()}
+    if format == "json":
+        write_output(json.dumps({"model": model, "dimensions": summaries}, indent=2), None)
+        return
+    table = Table(title=f"judge agreement on {model} (items: single criteria)")
+    for column in ("dimension", "judges", "criteria judged", "Cohen's kappa (pairs)", "Krippendorff's alpha"):
+        table.add_column(column)
+    for dim, s in summaries.items():
+        pairs = "\n".join(f"{p['rater_a']} vs {p['rater_b']}: {_fmt(p['kappa'])} (n={p['n_items']}, "
+                          f"{_fmt(p['percent_agreement'], pct=True)} agree)" for p in s["cohen_kappa_pairwise"])
+        table.add_row(dim, str(s["n_raters"]), str(s["n_items"]), pairs, _fmt(s["krippendorff_alpha"]))
+    console.print(table)
+
+
+def _fmt(value: float | None, pct: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    return f"{100 * value:.0f}%" if pct else f"{value:.3f}"

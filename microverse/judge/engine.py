@@ -1,8 +1,9 @@
 """Run the judge over a model's videos: plan what is still missing, then ask, check and record.
 
-The engine is a pipeline with bounded memory: a video's frames are extracted (in a thread
-pool, off the event loop) only when a slot among ``ahead`` videos is free, shared by that
-video's calls, and dropped when they finish; at most ``concurrency`` requests are in
+The engine is a pipeline with bounded memory: a video's frames are extracted (in worker
+processes: PyAV holds the GIL while decoding, so threads would not run in parallel) only
+when a slot among ``ahead`` videos is free, shared by that video's calls, and dropped when
+they finish; at most ``concurrency`` requests are in
 flight (the provider's semaphore). Each answer goes to the sink the moment it is checked,
 so a killed run loses only calls in flight, and the next run asks only for what is missing.
 
@@ -18,7 +19,8 @@ import json
 import math
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
@@ -194,7 +196,9 @@ class Engine:
         calls_per_video = max(1, math.ceil(sum(w.calls for w in work) / max(1, len(work))))
         slots = asyncio.Semaphore(math.ceil(self.concurrency / calls_per_video) + 2 * self.workers)
         running: set[asyncio.Task] = set()
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="frames") as executor:
+        # spawn, not fork: the parent has an event loop and HTTP connections a fork would copy.
+        with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_watch_parent, initargs=(os.getpid(),)) as executor:
             try:
                 for item in work:
                     await slots.acquire()
@@ -214,7 +218,7 @@ class Engine:
             raise self._stopped
         return self.stats
 
-    async def _video(self, item: VideoWork, executor: ThreadPoolExecutor) -> None:
+    async def _video(self, item: VideoWork, executor: Executor) -> None:
         loop = asyncio.get_running_loop()
         try:
             frames, cpu = await loop.run_in_executor(executor, _extract, item.path, self.identity.frames)
@@ -296,7 +300,20 @@ class _Shrinker:
         return request.with_images(smaller.image_urls)
 
 
+def _watch_parent(parent: int) -> None:
+    """In each worker: exit when the engine's process is gone (``kill -9`` leaves no orphans)."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
 def _extract(path: Path, settings: FrameSettings) -> tuple[FrameSet, float]:
-    started = time.thread_time()
+    """Runs in a worker process; returns the frames and the CPU seconds they took."""
+    started = time.process_time()
     frames = extract_frames(path, settings)
-    return frames, time.thread_time() - started
+    return frames, time.process_time() - started

@@ -262,3 +262,27 @@ def _model_judgments(conn: sqlite3.Connection, group: sqlite3.Row, source: str) 
     return ModelJudgments(model=group["model"], source=source, records=list(records.values()),
                           judge=f"{group['judge']} (prompt {group['prompt_version']}, settings "
                                 f"{group['settings_hash']} {settings})")
+
+
+def judge_ratings(db_path: str | Path, model: str) -> dict[Dimension, list[tuple[str, tuple[int, int], int]]]:
+    """Every usable per-criterion score of ``model`` by every judge run, as (rater, (task, criterion), 0/1).
+
+    The long format :func:`microverse.bench.agreement.agreement_summary` takes, per dimension.
+    A rater is the judge model; where one judge ran under several prompt versions or
+    settings, each run is its own rater, labelled with them.
+    """
+    conn = _reader(db_path)
+    rows = conn.execute("SELECT judge, prompt_version, settings_hash, task, dimension, scores FROM judgments "
+                        "WHERE model = ? AND status = 'ok' ORDER BY judge, task, dimension", (model,)).fetchall()
+    if not rows:
+        raise MicroverseError(f"no usable judgments of model {model!r}", file=str(db_path),
+                              fix="check --model against `microverse judgments list`")
+    runs: dict[str, set[tuple[str, str]]] = {}
+    for r in rows:
+        runs.setdefault(r["judge"], set()).add((r["prompt_version"], r["settings_hash"]))
+    ratings: dict[Dimension, list[tuple[str, tuple[int, int], int]]] = {}
+    for r in rows:
+        rater = r["judge"] if len(runs[r["judge"]]) == 1 else f"{r['judge']} [{r['prompt_version']} {r['settings_hash']}]"
+        for k, score in enumerate(json.loads(r["scores"])):
+            ratings.setdefault(Dimension(r["dimension"]), []).append((rater, (r["task"], k), score))
+    return ratings

@@ -52,6 +52,11 @@ def count(db):
         return 0
 
 
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
 def test_eval_end_to_end_prints_tables_and_resumes(setup, tmp_path):
     bench, videos = setup
     with FakeJudge() as judge:
@@ -78,8 +83,14 @@ def test_kill_9_then_resume_equals_uninterrupted_run(setup, tmp_path):
         deadline = time.monotonic() + 60
         while count(db) < 10 and time.monotonic() < deadline:
             time.sleep(0.05)
+        workers = children(process.pid)
+        assert workers  # frame-extraction processes
         process.send_signal(signal.SIGKILL)
         process.wait()
+        deadline = time.monotonic() + 5
+        while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(Path(f"/proc/{pid}").exists() for pid in workers)  # no orphans left behind
         stored_at_kill = count(db)
         assert 10 <= stored_at_kill < 36
         first = len(judge.requests)

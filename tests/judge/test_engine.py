@@ -20,9 +20,9 @@ from microverse.store.judgments import JudgmentStore, load_model_judgments, open
 FAST = RetryPolicy(max_attempts=2, base_delay_s=0.0)
 
 
-def judge_run(db, videos, judge, *, repeats=1, benchmark=None, model="m", reasks=2, breaker=50):
+def judge_run(db, videos, judge, *, repeats=1, benchmark=None, model="m", reasks=2, breaker=50, name="fake"):
     benchmark = benchmark or tiny_benchmark()
-    identity = RunIdentity(model=model, judge="fake", repeats=repeats)
+    identity = RunIdentity(model=model, judge=name, repeats=repeats)
     store = JudgmentStore(open_store(db), identity)
     stats = RunStats()
     work = plan(benchmark, scan_videos(videos, benchmark), identity, store.finished(), stats)
@@ -166,3 +166,31 @@ def test_dead_judge_stops_the_run(api_key, fake_judge, videos_dir, tmp_path):
     with pytest.raises(ProviderStopped, match="in a row"):
         judge_run(db, videos_dir, fake_judge, breaker=2)
     assert len(fake_judge.requests) < 4 + 9 * 2
+
+
+def test_agreement_between_two_judges(api_key, fake_judge, videos_dir, tmp_path):
+    from sklearn.metrics import cohen_kappa_score
+    from typer.testing import CliRunner
+
+    from microverse.cli.app import app
+    from microverse.store.judgments import judge_ratings
+
+    db = tmp_path / "s.sqlite"
+    judge_run(db, videos_dir, fake_judge, name="judge-a")
+    fake_judge.rule = lambda p: "bad_values" if "T3 visual" in p else None  # judge-b misses one dimension
+    judge_run(db, videos_dir, fake_judge, name="judge-b", reasks=0)
+    ratings = judge_ratings(db, "m")
+    a = {item: v for rater, item, v in ratings[Dimension.SCIENTIFIC] if rater == "judge-a"}
+    b = {item: v for rater, item, v in ratings[Dimension.SCIENTIFIC] if rater == "judge-b"}
+    assert a == b and len(a) == 12 + 4 + 2  # the loopback judge is deterministic: perfect agreement
+    visual_b = [item for rater, item, _ in ratings[Dimension.VISUAL] if rater == "judge-b"]
+    assert all(task != 3 for task, _ in visual_b)  # failed judgments are not ratings
+    result = CliRunner().invoke(app, ["judgments", "agreement", "--db", str(db), "--model", "m", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)["dimensions"]
+    keys = sorted(a)
+    expected = cohen_kappa_score([a[k] for k in keys], [b[k] for k in keys])
+    assert summary["scientific"]["cohen_kappa_pairwise"][0]["kappa"] == pytest.approx(expected)
+    assert summary["scientific"]["krippendorff_alpha"] == pytest.approx(1.0)
+    assert summary["visual"]["cohen_kappa_pairwise"][0]["n_items"] < len(
+        [1 for rater, *_ in ratings[Dimension.VISUAL] if rater == "judge-a"])
