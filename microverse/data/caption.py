@@ -169,6 +169,9 @@ def caption_dataset(manifest: Manifest, provider, *, frames: int = 8, width: int
         items = [item for item in items if item.get("review.keep") is True]
     summary = asyncio.run(_run(manifest, items, provider, cfg, progress))
     manifest.fold("clips", "caption", CLIP_KEY)
+    if summary["done"]:
+        manifest.record_run("caption", {**cfg, "model": provider.describe(), "prompt_version": PROMPT_VERSION},
+                            summary["done"])
     meter = provider.meter
     summary.update({"requests": meter.calls, "retries": meter.retries, "prompt_tokens": meter.prompt_tokens,
                     "completion_tokens": meter.completion_tokens})

@@ -145,7 +145,7 @@ def write_webdataset(out: Path, frame: pd.DataFrame, shard_size: int = 1000) -> 
     return written
 
 
-def dataset_card(out: Path, frame: pd.DataFrame, funnel: dict) -> Path:
+def dataset_card(out: Path, frame: pd.DataFrame, funnel: dict, stages: dict | None = None) -> Path:
     sources = frame.drop_duplicates("source_id")
     licences = sources["license"].fillna("unknown").value_counts() if "license" in sources else pd.Series(dtype=int)
     lines = [
@@ -166,6 +166,13 @@ def dataset_card(out: Path, frame: pd.DataFrame, funnel: dict) -> Path:
         cells = [row["source_id"], row.get("title") or row.get("filename") or "", row.get("channel") or "",
                  row.get("license") or "unknown", row.get("url") or "", str(counts[row["source_id"]])]
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    if stages:
+        lines += ["", "## How each stage ran", "", "Last run of each stage (all runs are in the dataset's "
+                  "`dataset.json`):", ""]
+        for stage, runs in stages.items():
+            last = runs[-1]
+            settings = ", ".join(f"{k}={v}" for k, v in sorted(last["settings"].items()))
+            lines.append(f"- **{stage}** ({last['at']}, {last['processed']} items): {settings}")
     lines += ["", "The clips keep their sources' licences; check each before redistribution.", ""]
     path = out / "README.md"
     path.write_text("\n".join(lines), encoding="utf-8")
@@ -210,7 +217,7 @@ def export_dataset(manifest: Manifest, out: Path, *, prompt_from: str = "caption
     table = table[[CLIP_KEY] + sorted(c for c in table.columns if c != CLIP_KEY)]
     table.sort_values(CLIP_KEY).to_parquet(out / "clips.parquet", index=False)
     shards = write_webdataset(out, good, shard_size) if webdataset else []
-    dataset_card(out, good, funnel(manifest))
+    dataset_card(out, good, funnel(manifest), manifest.info().get("stages"))
     return {"exported": int(len(good)), "train": int((good["split"] == "train").sum()),
             "test": int((good["split"] == "test").sum()), "without_prompt": skipped,
             "failed": {k: v for k, v in zip(kept.loc[failed, CLIP_KEY], kept.loc[failed, "export.reason"])},

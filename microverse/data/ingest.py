@@ -8,13 +8,12 @@ files whose frames need care (rotated, 10-bit) are kept with a note saying what 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
 
-from microverse.data.manifest import Manifest, update_columns
+from microverse.data.manifest import Manifest
 from microverse.data.metadata import from_sidecar
 from microverse.data.video import VIDEO_SUFFIXES, VideoError, content_hash, probe
 from microverse.errors import MicroverseError
@@ -101,24 +100,12 @@ def ingest_local(manifest: Manifest, paths: Iterable[Path], *, allow_vfr: bool =
             a, d = ingest_rows(manifest, pending)
             added, duplicates, pending = added + a, duplicates + d, []
     a, d = ingest_rows(manifest, pending)
-    write_dataset_info(manifest)
+    write_dataset_info(manifest, {"origin": "local", "allow_vfr": allow_vfr}, added + a)
     return {"added": added + a, "duplicates": duplicates + d, "already_ingested": skipped}
 
 
-def write_dataset_info(manifest: Manifest) -> None:
-    from microverse import __version__
-
-    info_path = manifest.root / "dataset.json"
-    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-    info.setdefault("format", "microverse-data/1")
-    info["microverse_version"] = __version__
-    info_path.write_text(json.dumps(info, indent=2) + "\n")
-
-
-def refresh_metadata(manifest: Manifest, rows: list[dict]) -> None:
-    """Overwrite metadata columns of existing sources (used when yt-dlp info arrives later)."""
-    if rows:
-        manifest.write("sources", update_columns(manifest.read("sources"), pd.DataFrame(rows), "source_id"))
+def write_dataset_info(manifest: Manifest, settings: dict, processed: int) -> None:
+    manifest.record_run("ingest", settings, processed)
 
 
 def open_dataset(root: Path) -> Manifest:

@@ -70,6 +70,29 @@ class Manifest:
         frame = frame.sort_values(key, kind="stable").reset_index(drop=True)
         _write_atomic(frame, self.path(table))
 
+    # -- provenance ---------------------------------------------------------------------
+    def info(self) -> dict:
+        """``dataset.json``: format, version, and per stage the settings of its runs."""
+        path = self.root / "dataset.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+    def record_run(self, stage: str, settings: dict, processed: int) -> None:
+        """Remember how a stage ran (settings, count, time), for the dataset card and audits."""
+        from datetime import datetime, timezone
+
+        from microverse import __version__
+
+        info = self.info()
+        info.setdefault("format", "microverse-data/1")
+        info["microverse_version"] = __version__
+        runs = info.setdefault("stages", {}).setdefault(stage, [])
+        runs.append({"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "processed": processed,
+                     "settings": settings})
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f".dataset.json.{uuid.uuid4().hex}.tmp"
+        tmp.write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
+        os.replace(tmp, self.root / "dataset.json")
+
     # -- work parts ---------------------------------------------------------------------
     def _work(self, stage: str) -> Path:
         return self.dir / "work" / stage

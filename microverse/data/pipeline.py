@@ -32,8 +32,11 @@ def _execute(manifest: Manifest, spec: engines.StageSpec, items: list[dict], *, 
     if progress:
         progress(0, total)
     rows = engines.run(spec, items, engine=engine, workers=workers, address=address)
-    return engines.stream_to(lambda batch: manifest.append(spec.name, batch), rows, on_row=tick,
-                             every=max(1, min(32, workers * 4)))
+    count = engines.stream_to(lambda batch: manifest.append(spec.name, batch), rows, on_row=tick,
+                              every=max(1, min(32, workers * 4)))
+    if count:
+        manifest.record_run(spec.name, {**spec.config, "engine": engine, "workers": workers}, count)
+    return count
 
 
 def split_sources(manifest: Manifest, worker: type, config: dict, *, engine: str = "local", workers: int = 1,

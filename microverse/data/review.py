@@ -93,5 +93,8 @@ def import_sheet(manifest: Manifest, sheet: Path) -> dict:
                          "review.reason": None if keep else f"expert: {note or 'rejected'}"})
     manifest.append("review", rows)
     manifest.fold("clips", "review", CLIP_KEY)
+    if rows:
+        reviewers = sorted({r["review.reviewer"] for r in rows if r["review.reviewer"]})
+        manifest.record_run("review", {"sheet": str(sheet), "reviewers": reviewers}, len(rows))
     return {"kept": sum(r["review.keep"] for r in rows), "dropped": sum(not r["review.keep"] for r in rows),
             "pending": pending}

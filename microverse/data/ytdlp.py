@@ -85,7 +85,8 @@ def ingest_info_files(manifest: Manifest, paths: Iterable[Path], *, min_height: 
             counts["accepted"] += 1
             rows.append(_with_metadata(describe(video.resolve(), allow_vfr=allow_vfr), info))
     added, duplicates = ingest_rows(manifest, rows)
-    write_dataset_info(manifest)
+    write_dataset_info(manifest, {"origin": "info.json", "min_height": min_height,
+                                  "creative_commons": creative_commons}, added)
     return {**counts, "added": added, "duplicates": duplicates}
 
 
@@ -146,6 +147,7 @@ def ingest_remote(manifest: Manifest, sources: list[str], *, min_height: int = 7
                 counts["accepted"] += 1
                 rows.append(_with_metadata(describe(Path(files[0]).resolve(), allow_vfr=allow_vfr), info))
     added, duplicates = ingest_rows(manifest, rows)
-    write_dataset_info(manifest)
+    write_dataset_info(manifest, {"origin": "yt-dlp", "sources": urls, "min_height": min_height,
+                                  "creative_commons": creative_commons, "download": download}, added)
     summary["yt-dlp"] = {**counts, "added": added, "duplicates": duplicates}
     return summary

@@ -98,6 +98,9 @@ def test_export_official_layout_splits_by_source(tmp_path, filtered, cli):
     assert len(members) == 12 and sum(m.endswith(".mp4") for m in members) == 4
     card = (out / "README.md").read_text()
     assert "Creative Commons Attribution license (reuse allowed) | 2" in card and "https://example.org/mixed" in card
+    assert "- **filter**" in card and "borders=crop" in card and "min_side=64" in card  # how each stage ran
+    runs = json.loads((filtered / "dataset.json").read_text())["stages"]
+    assert set(runs) == {"ingest", "split", "filter"} and runs["split"][-1]["settings"]["detector"] == "content"
     # rerun resumes: clip files are not rewritten
     stamp = {p.name: p.stat().st_mtime_ns for p in (out / "videos").iterdir()}
     assert cli("data", "export", filtered, "--out", out, "--prompt-from", "title").exit_code == 0
