@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -105,7 +106,7 @@ def video_sets(tmp_path_factory):
             clip[t, 4 + t: 14 + t, 3 * k: 10 + 3 * k] = 0.9
         clip += rng.uniform(0, 0.1, clip.shape)
         write_mp4(clip, root / "real" / f"{k}.mp4")
-        write_mp4(clip, root / "copy" / f"{k}.mp4")
+        shutil.copy(root / "real" / f"{k}.mp4", root / "copy" / f"{k}.mp4")
         write_mp4(np.clip(clip + rng.normal(0, 0.3, clip.shape), 0, 1), root / "noisy" / f"{k}.mp4")
     save_file(random_i3d().state_dict(), str(root / "i3d_random.safetensors"))
     return root

@@ -108,3 +108,12 @@ def test_checkpoint_file_with_diffusers_keys_replaces_the_weights(tiny_model, tm
     save_file({"nonsense.weight": torch.zeros(2)}, str(tmp_path / "bad.safetensors"))
     with pytest.raises(MicroverseError, match="do not fit"):
         load_pipeline(str(tiny_model), checkpoint=tmp_path / "bad.safetensors", device="cpu")
+
+
+def test_same_frames_give_the_same_mp4_bytes(tmp_path):
+    from microverse.model.pipelines.video_io import write_mp4
+
+    frames = np.random.default_rng(0).uniform(0, 1, (9, 32, 48, 3)).astype(np.float32)
+    a, b = write_mp4(frames, tmp_path / "a.mp4"), write_mp4(frames, tmp_path / "b.mp4")
+    assert a.read_bytes() == b.read_bytes()
+    assert read_video(a).shape == (9, 32, 48, 3) and not list(tmp_path.glob(".*partial*"))

@@ -12,6 +12,8 @@ def write_mp4(frames: np.ndarray, path: Path, fps: int = 16, crf: int = 18) -> P
     """Write ``frames`` (T, H, W, 3), float in [0, 1] or uint8, as H.264 mp4; atomically (tmp + rename).
 
     Atomic so that a crash mid-write never leaves a truncated file that a resumed run would skip.
+    Single-threaded x264, because multi-threaded encodes of the same frames differed between runs here
+    (and then so did FVD on "identical" sets); one thread costs ~2-7 s per 81-frame 480p video.
     """
     import av
 
@@ -26,6 +28,7 @@ def write_mp4(frames: np.ndarray, path: Path, fps: int = 16, crf: int = 18) -> P
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height = width - width % 2, height - height % 2  # yuv420p needs even sizes
         stream.pix_fmt = "yuv420p"
+        stream.codec_context.thread_count = 1
         stream.options = {"crf": str(crf)}
         for frame in frames:
             image = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[: stream.height, : stream.width]),
