@@ -115,7 +115,12 @@ class ClipFrames:
 
 
 def load_processor(model_dir: str, config):
-    from transformers import VideoMAEImageProcessor
+    # The PIL processor where transformers has one (5.x): the default one wants torchvision,
+    # which this project never installs, and warns before falling back to the PIL one anyway.
+    try:
+        from transformers import VideoMAEImageProcessorPil as VideoMAEImageProcessor
+    except ImportError:
+        from transformers import VideoMAEImageProcessor
 
     try:
         return VideoMAEImageProcessor.from_pretrained(model_dir)

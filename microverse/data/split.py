@@ -67,7 +67,12 @@ class ClipEmbedder:
 
     def __init__(self, model: str, device: str = "cpu") -> None:
         import torch
-        from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
+        from transformers import CLIPVisionModelWithProjection
+
+        try:  # the PIL processor where transformers has one: the default one wants torchvision
+            from transformers import CLIPImageProcessorPil as CLIPImageProcessor
+        except ImportError:
+            from transformers import CLIPImageProcessor
 
         self.torch = torch
         self.device = device
