@@ -1,7 +1,7 @@
 """Run the judge over a model's videos: plan what is still missing, then ask, check and record.
 
 The engine is a pipeline with bounded memory: a video's frames are extracted (in worker
-processes: PyAV holds the GIL while decoding, so threads would not run in parallel) only
+processes, :mod:`microverse.judge.workers`) only
 when a slot among ``ahead`` videos is free, shared by that video's calls, and dropped when
 they finish; at most ``concurrency`` requests are in
 flight (the provider's semaphore). Each answer goes to the sink the moment it is checked,
@@ -19,18 +19,20 @@ import json
 import math
 import os
 import time
-import multiprocessing
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from microverse.bench.models import DIMENSIONS, Benchmark, Dimension
+from microverse.errors import MicroverseError
 from microverse.judge.answers import BadAnswer, parse_answer
-from microverse.judge.frames import BadVideo, FrameSet, FrameSettings, extract_frames
+from microverse.judge.frames import BadVideo, FrameSet, FrameSettings
 from microverse.judge.prompt import PROMPT_VERSION, DimensionPrompt, build_prompt
 from microverse.judge.providers.base import ChatRequest, JudgeProvider, ProviderError, ProviderStopped
 from microverse.judge.videos import VideoScan
+from microverse.judge.workers import extract_timed, frame_pool
 
 
 def _digest(settings: dict[str, Any]) -> str:
@@ -196,9 +198,7 @@ class Engine:
         calls_per_video = max(1, math.ceil(sum(w.calls for w in work) / max(1, len(work))))
         slots = asyncio.Semaphore(math.ceil(self.concurrency / calls_per_video) + 2 * self.workers)
         running: set[asyncio.Task] = set()
-        # spawn, not fork: the parent has an event loop and HTTP connections a fork would copy.
-        with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_watch_parent, initargs=(os.getpid(),)) as executor:
+        with frame_pool(self.workers) as executor:
             try:
                 for item in work:
                     await slots.acquire()
@@ -221,7 +221,16 @@ class Engine:
     async def _video(self, item: VideoWork, executor: Executor) -> None:
         loop = asyncio.get_running_loop()
         try:
-            frames, cpu = await loop.run_in_executor(executor, _extract, item.path, self.identity.frames)
+            try:
+                frames, cpu = await loop.run_in_executor(executor, extract_timed, item.path, self.identity.frames)
+            except BrokenProcessPool:
+                raise MicroverseError("a frame-extraction worker died (out of memory?)",
+                                      fix="rerun the same command (finished work is kept), with fewer --workers"
+                                      ) from None
+            except BadVideo:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one odd file must not stop the benchmark
+                raise BadVideo(f"frame extraction failed: {type(exc).__name__}: {str(exc)[:200]}") from None
             self.stats.frames_cpu_s += cpu
         except BadVideo as exc:
             self.stats.bad_videos.append((item.path.name, str(exc)))
@@ -298,22 +307,3 @@ class _Shrinker:
             return None
         self.current = smaller
         return request.with_images(smaller.image_urls)
-
-
-def _watch_parent(parent: int) -> None:
-    """In each worker: exit when the engine's process is gone (``kill -9`` leaves no orphans)."""
-    import threading
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
-
-
-def _extract(path: Path, settings: FrameSettings) -> tuple[FrameSet, float]:
-    """Runs in a worker process; returns the frames and the CPU seconds they took."""
-    started = time.process_time()
-    frames = extract_frames(path, settings)
-    return frames, time.process_time() - started
