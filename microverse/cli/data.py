@@ -79,6 +79,7 @@ def ingest(
                                                                     "videos.")] = False,
     info_only: Annotated[bool, typer.Option("--info-only", help="yt-dlp: record metadata and decisions, "
                                                                 "download nothing.")] = False,
+    engine: EngineOpt = "local", workers: WorkersOpt = 1, address: AddressOpt = None,
 ) -> None:
     """Add videos to a dataset: hash, probe, metadata sidecars; yt-dlp with the paper's filters."""
     from microverse.data.ingest import ingest_local
@@ -95,15 +96,10 @@ def ingest(
             summary["yt-dlp"] = ingest_remote(manifest, remote, min_height=min_height, creative_commons=not any_license,
                                               download=not info_only, allow_vfr=allow_vfr, progress=tick)
     if local:
+        _check_engine(engine)
         with _progress("ingest") as tick:
-            count = 0
-
-            def seen(_path: Path) -> None:
-                nonlocal count
-                count += 1
-                tick(count, 0)
-
-            summary["local"] = ingest_local(manifest, local, allow_vfr=allow_vfr, on_file=seen)
+            summary["local"] = ingest_local(manifest, local, allow_vfr=allow_vfr, engine=engine, workers=workers,
+                                            address=address, on_file=tick)
     if not manifest.exists:
         raise MicroverseError("no video found in the given sources", fix="give video files or folders")
     _print_stage(manifest, "ingest", summary)

@@ -8,6 +8,7 @@ files whose frames need care (rotated, 10-bit) are kept with a note saying what 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -64,44 +65,76 @@ def describe(path: Path, *, allow_vfr: bool = False) -> dict:
 
 
 def ingest_rows(manifest: Manifest, rows: Iterable[dict]) -> tuple[int, int]:
-    """Add rows to the sources table; returns (added, duplicates)."""
+    """Add rows to the sources table; returns (added, duplicates).
+
+    Of files with the same bytes the one with the smallest path is kept, whatever order the
+    workers finished in, so the table does not depend on scheduling.
+    """
     sources = manifest.read("sources")
-    known = set(sources["source_id"].astype(str)) if len(sources) else set()
-    fresh: list[dict] = []
-    duplicates = 0
+    by_id = {r["source_id"]: r for r in sources.to_dict("records")} if len(sources) else {}
+    added = duplicates = 0
+    changed = False
     for row in rows:
-        if row["source_id"] in known:
+        known = by_id.get(row["source_id"])
+        if known is not None:
             duplicates += 1
+            if row.get("path") and known.get("path") and str(row["path"]) < str(known["path"]):
+                by_id[row["source_id"]] = row
+                changed = True
             continue
-        known.add(row["source_id"])
-        fresh.append(row)
-    if fresh:
-        frame = pd.DataFrame(fresh)
-        sources = frame if not len(sources) else pd.concat([sources, frame], ignore_index=True)
-        manifest.write("sources", sources)
-    return len(fresh), duplicates
+        by_id[row["source_id"]] = row
+        added += 1
+        changed = True
+    if changed:
+        manifest.write("sources", pd.DataFrame(list(by_id.values())))
+    return added, duplicates
 
 
-def ingest_local(manifest: Manifest, paths: Iterable[Path], *, allow_vfr: bool = False,
-                 on_file: Callable[[Path], None] | None = None, batch: int = 64) -> dict:
-    """Ingest files in batches (each batch persisted); files already ingested by path are skipped."""
+class IngestWorker:
+    """Engine worker: hash and probe one file (an unreadable file gets a row saying so)."""
+
+    def __init__(self, config: dict) -> None:
+        self.allow_vfr = bool(config["allow_vfr"])
+
+    def __call__(self, item: dict) -> dict:
+        path = Path(item["path"])
+        try:
+            return describe(path, allow_vfr=self.allow_vfr)
+        except Exception as exc:  # every file gets a row; this one is keyed by its path
+            key = hashlib.sha256(f"path:{path}".encode()).hexdigest()[:16]
+            detail = getattr(exc, "strerror", None) or f"{exc.__class__.__name__}: {exc}"
+            return {"source_id": key, "path": str(path), "filename": path.name, **from_sidecar(path),
+                    "ingest.keep": False, "ingest.reason": f"unreadable file ({detail})", "ingest.notes": None}
+
+
+def ingest_local(manifest: Manifest, paths: Iterable[Path], *, allow_vfr: bool = False, engine: str = "local",
+                 workers: int = 1, address: str | None = None,
+                 on_file: Callable[[int, int], None] | None = None, batch: int = 64) -> dict:
+    """Hash and probe files (in parallel with ``workers``), persisting every ``batch`` results.
+
+    Files already ingested (same path) are skipped, so a rerun resumes.
+    """
+    from microverse.data import engine as engines
+
     sources = manifest.read("sources")
     seen_paths = set(sources["path"].astype(str)) if "path" in sources else set()
-    added = duplicates = skipped = 0
+    files = list(discover(paths))
+    todo = [{"path": str(p)} for p in files if str(p) not in seen_paths]
+    spec = engines.StageSpec("ingest", "path", IngestWorker, {"allow_vfr": allow_vfr})
+    added = duplicates = done = 0
     pending: list[dict] = []
-    for path in discover(paths):
+    for row in engines.run(spec, todo, engine=engine, workers=workers, address=address):
+        pending.append(row)
+        done += 1
         if on_file:
-            on_file(path)
-        if str(path) in seen_paths:
-            skipped += 1
-            continue
-        pending.append(describe(path, allow_vfr=allow_vfr))
+            on_file(done, len(todo))
         if len(pending) >= batch:
             a, d = ingest_rows(manifest, pending)
             added, duplicates, pending = added + a, duplicates + d, []
     a, d = ingest_rows(manifest, pending)
-    write_dataset_info(manifest, {"origin": "local", "allow_vfr": allow_vfr}, added + a)
-    return {"added": added + a, "duplicates": duplicates + d, "already_ingested": skipped}
+    write_dataset_info(manifest, {"origin": "local", "allow_vfr": allow_vfr, "engine": engine, "workers": workers},
+                       added + a)
+    return {"added": added + a, "duplicates": duplicates + d, "already_ingested": len(files) - len(todo)}
 
 
 def write_dataset_info(manifest: Manifest, settings: dict, processed: int) -> None:

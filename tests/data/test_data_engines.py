@@ -18,7 +18,7 @@ SMALL = dict(min_side=64, min_duration=0.5)
 
 def _build(root, videos, **engine) -> Manifest:
     manifest = Manifest(root)
-    ingest_local(manifest, list(videos))
+    ingest_local(manifest, list(videos), **engine)
     split_sources(manifest, SplitWorker, split_config(min_clip=0.3), **engine)
     run_clip_stage(manifest, "filter", FilterWorker, filter_config(**SMALL), **engine)
     return manifest
@@ -26,11 +26,12 @@ def _build(root, videos, **engine) -> Manifest:
 
 @pytest.fixture(scope="module")
 def inputs(videos, tmp_path_factory):
-    """The test videos plus a corrupt file (a quarantined source must look the same everywhere)."""
+    """The test videos, a corrupt file and a duplicate (both must come out the same everywhere)."""
     folder = tmp_path_factory.mktemp("engine-in")
     for path in videos.values():
         shutil.copy(path, folder / path.name)
     (folder / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x01" * 4000)
+    shutil.copy(videos["clean"], folder / "acopy.mp4")  # same bytes: the smaller path must win everywhere
     return sorted(folder.iterdir())
 
 
@@ -41,10 +42,9 @@ def reference(inputs, tmp_path_factory) -> Manifest:
 
 def _same(a: Manifest, b: Manifest) -> None:
     for table in ("sources", "clips"):
-        left = a.read(table).drop(columns=["path"], errors="ignore")
-        right = b.read(table).drop(columns=["path"], errors="ignore")
-        pd.testing.assert_frame_equal(left, right)
+        pd.testing.assert_frame_equal(a.read(table), b.read(table))
     assert len(a.read("clips")) == 7 and a.read("clips")["filter.keep"].notna().all()
+    assert "acopy.mp4" in set(a.read("sources")["filename"]) and "clean.mp4" not in set(a.read("sources")["filename"])
 
 
 @pytest.mark.slow
