@@ -182,3 +182,7 @@ def test_parquet_records_with_alias_columns(tmp_path):
     records = load_records(tmp_path / "d.parquet")
     assert [r.id for r in records] == ["a", "b"] and records[0].video == tmp_path / "v" / "a.mp4"
     assert str(records[1].video) == "/abs/b.mp4" and records[1].prompt == "b"
+    export = pa.table({"clip_id": ["c1", "c2"], "export.video": ["videos/c1.mp4", "videos/c2.mp4"],
+                       "prompt": ["p1", "p2"], "split": ["train", "test"]})
+    pq.write_table(export, tmp_path / "clips.parquet")
+    assert [(r.id, r.video.name) for r in load_records(tmp_path / "clips.parquet")] == [("c1", "c1.mp4")]

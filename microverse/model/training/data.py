@@ -1,8 +1,10 @@
 """Training data: the official ``metadata.json`` layout or our parquet export, and clip loading.
 
 ``metadata.json`` (official MicroVerse layout) is a list of ``{"id", "video", "prompt"}`` with video
-paths relative to the JSON's folder. Parquet files need the same three columns (``path`` and
-``caption`` are accepted as aliases of ``video`` and ``prompt``), paths relative to the parquet's folder.
+paths relative to the JSON's folder. Parquet files need the same three columns, paths relative to the
+parquet's folder; the column names of ``microverse data export``'s ``clips.parquet`` (``clip_id``,
+``export.video``) and ``path``/``caption`` are accepted as aliases, and when a ``split`` column exists
+only the ``train`` rows are used (the held-out clips must stay out of training).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import numpy as np
 
 from microverse.errors import MicroverseError
 
-ALIASES = {"video": ("video", "path", "video_path"), "prompt": ("prompt", "caption", "text")}
+ALIASES = {"id": ("id", "clip_id"), "video": ("video", "export.video", "path", "video_path"),
+           "prompt": ("prompt", "caption", "text")}
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ def load_records(data: Path) -> list[Record]:
         video, prompt = _field(row, "video"), _field(row, "prompt")
         if not video or prompt is None:
             raise MicroverseError("row needs a video path and a prompt", file=str(data), item=f"row {k}")
-        rid = str(row.get("id") or Path(video).stem)
+        rid = str(_field(row, "id") or Path(video).stem)
         if rid in seen:
             raise MicroverseError(f"duplicate id {rid!r}", file=str(data), item=f"row {k}",
                                   fix="ids name the cache files and must be unique")
@@ -57,7 +60,8 @@ def _read_rows(path: Path) -> list[dict]:
             import pyarrow.parquet as pq
         except ImportError:
             raise MicroverseError("reading parquet needs pyarrow", fix="pip install 'microverse[data]'") from None
-        return pq.read_table(path).to_pylist()
+        rows = pq.read_table(path).to_pylist()
+        return [r for r in rows if r.get("split", "train") == "train"]
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
