@@ -175,6 +175,7 @@ def train_classifier(
     test_fraction: Annotated[float, typer.Option(help="Held-out share (paper: 0.2).")] = 0.2,
     seed: Annotated[int, typer.Option()] = 0,
     device: Annotated[str, typer.Option(help="torch device.")] = "cpu",
+    loader_workers: Annotated[int, typer.Option(min=0, help="Processes decoding clips for training.")] = 0,
 ) -> None:
     """Fine-tune the micro/non-micro VideoMAE classifier; prints accuracy and the confusion matrix."""
     from microverse.data.classify import read_labels, train
@@ -182,7 +183,8 @@ def train_classifier(
     items = read_labels(labels, dataset)
     with _progress("train") as tick:
         metrics = train(items, base, out, epochs=epochs, lr=lr, batch_size=batch_size,
-                        test_fraction=test_fraction, seed=seed, device=device, progress=tick)
+                        test_fraction=test_fraction, seed=seed, device=device, loader_workers=loader_workers,
+                        progress=tick)
     (tn, fp), (fn, tp) = metrics["confusion_matrix"]
     console.print(f"accuracy {metrics['accuracy']:.3f} on {metrics['n_test']} held-out clips "
                   f"(trained on {metrics['n_train']}); calibrated threshold {metrics['threshold']:.3f} "

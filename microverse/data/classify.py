@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -160,8 +159,27 @@ def confusion(labels: np.ndarray, pred: np.ndarray) -> list[list[int]]:
     return [[int(((labels == t) & (pred == p)).sum()) for p in (0, 1)] for t in (0, 1)]
 
 
+def _loader(items: list[dict], indices: list[int], frames: ClipFrames, *, batch_size: int, workers: int,
+            shuffle: bool, seed: int):
+    """A torch DataLoader decoding clips in ``workers`` processes (decoding, not the model, is
+    what starves a GPU here); shuffling is seeded, so runs repeat."""
+    import torch
+
+    class Clips(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return len(indices)
+
+        def __getitem__(self, k: int):
+            item = items[indices[k]]
+            return frames(item), item["label"]
+
+    generator = torch.Generator().manual_seed(seed)
+    return torch.utils.data.DataLoader(Clips(), batch_size=batch_size, shuffle=shuffle, generator=generator,
+                                       num_workers=workers, persistent_workers=workers > 0)
+
+
 def train(items: list[dict], base: str, out_dir: Path, *, epochs: int = 10, lr: float = 5e-5, batch_size: int = 4,
-          test_fraction: float = 0.2, seed: int = 0, device: str = "cpu",
+          test_fraction: float = 0.2, seed: int = 0, device: str = "cpu", loader_workers: int = 0,
           progress: Callable[[int, int], None] | None = None) -> dict:
     """Fine-tune ``base`` (hub id or folder) on labelled clips; save model, processor and metrics."""
     import torch
@@ -176,29 +194,25 @@ def train(items: list[dict], base: str, out_dir: Path, *, epochs: int = 10, lr: 
     labels = [i["label"] for i in items]
     train_idx, test_idx = split_80_20(labels, test_fraction, seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
-    steps_per_epoch = math.ceil(len(train_idx) / batch_size)
-    rng = np.random.default_rng(seed)
+    loader = _loader(items, train_idx, frames, batch_size=batch_size, workers=loader_workers, shuffle=True,
+                     seed=seed)
+    steps_per_epoch = len(loader)
     history = []
     for epoch in range(epochs):
         model.train()
-        order = rng.permutation(train_idx)
         total = 0.0
-        for step in range(steps_per_epoch):
-            chunk = order[step * batch_size:(step + 1) * batch_size]
-            pixels = torch.stack([frames(items[i]) for i in chunk]).to(device)
-            target = torch.tensor([labels[i] for i in chunk], device=device)
-            loss = model(pixel_values=pixels, labels=target).loss
+        for step, (pixels, target) in enumerate(loader):
+            loss = model(pixel_values=pixels.to(device), labels=target.to(device)).loss
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total += float(loss.detach()) * len(chunk)
+            total += float(loss.detach()) * len(target)
             if progress:
                 progress(epoch * steps_per_epoch + step + 1, epochs * steps_per_epoch)
         history.append(round(total / max(1, len(train_idx)), 6))
-    test_items = [items[i] for i in test_idx]
-    batches = (torch.stack([frames(it) for it in test_items[k:k + batch_size]])
-               for k in range(0, len(test_items), batch_size))
-    probs = _probabilities(model, batches, device)
+    test_loader = _loader(items, test_idx, frames, batch_size=batch_size, workers=loader_workers, shuffle=False,
+                          seed=seed)
+    probs = _probabilities(model, (pixels for pixels, _ in test_loader), device)
     y = np.asarray([labels[i] for i in test_idx])
     threshold = calibrate(probs, y)
     argmax = (probs >= 0.5).astype(int)
@@ -212,6 +226,7 @@ def train(items: list[dict], base: str, out_dir: Path, *, epochs: int = 10, lr: 
         "accuracy_at_threshold": float((calibrated == y).mean()) if len(y) else None,
         "confusion_matrix_at_threshold": confusion(y, calibrated),
         "num_frames": model.config.num_frames,
+        "held_out": [{**items[i], "p_micro": round(float(p), 6)} for i, p in zip(test_idx, probs)],
     }
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -68,10 +68,11 @@ def test_bad_label_files_name_the_line(tmp_path, labelled):
 def test_train_then_classify_a_dataset(tmp_path, tiny_videomae, labelled, cli):
     model_dir = tmp_path / "clf"
     result = cli("data", "train-classifier", labelled, "--base", tiny_videomae, "--out", model_dir,
-                 "--lr", "1e-3", "--epochs", "6", "--batch-size", "4")
+                 "--lr", "1e-3", "--epochs", "6", "--batch-size", "4", "--loader-workers", "1")
     assert result.exit_code == 0, result.output
     meta = json.loads((model_dir / "classifier.json").read_text())
     assert meta["n_train"] == 8 and meta["n_test"] == 2 and meta["epochs"] == 6
+    assert sorted(h["label"] for h in meta["held_out"]) == [0, 1]  # stratified: one of each class
     assert sum(map(sum, meta["confusion_matrix"])) == 2
     assert meta["accuracy"] == (meta["confusion_matrix"][0][0] + meta["confusion_matrix"][1][1]) / 2
     assert meta["train_loss"][-1] < meta["train_loss"][0]
