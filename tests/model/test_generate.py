@@ -55,6 +55,7 @@ def test_generate_prompt_writes_mp4_and_sidecar(tiny_model, tmp_path):
     sidecar = json.loads(out.with_suffix(".json").read_text())
     assert sidecar["seed"] == 7 and sidecar["steps"] == 2 and sidecar["prompt"] == "a neuron fires"
     assert sidecar["model"] == str(tiny_model) and sidecar["guidance"] == 5.0
+    assert sidecar["device"] == "cpu" and "diffusers" in sidecar["versions"]
 
 
 def test_generate_rejects_bad_settings_with_one_line(tiny_model, tmp_path):
@@ -117,3 +118,27 @@ def test_same_frames_give_the_same_mp4_bytes(tmp_path):
     a, b = write_mp4(frames, tmp_path / "a.mp4"), write_mp4(frames, tmp_path / "b.mp4")
     assert a.read_bytes() == b.read_bytes()
     assert read_video(a).shape == (9, 32, 48, 3) and not list(tmp_path.glob(".*partial*"))
+
+
+def test_ray_engine_runs_one_task_per_shard(monkeypatch, tmp_path):
+    """The Ray path's own logic (sharding, waiting, reporting) with an in-process stand-in for Ray."""
+    import sys
+    import types
+
+    calls, done = [], []
+
+    class Ref:
+        def __init__(self, value):
+            self.value = value
+
+    def remote(**options):
+        assert options == {"num_gpus": 0}
+        return lambda fn: types.SimpleNamespace(remote=lambda *a: Ref(calls.append(a[0]) or fn.__name__))
+
+    fake = types.SimpleNamespace(init=lambda **kw: None, cluster_resources=lambda: {"CPU": 4.0}, remote=remote,
+                                 wait=lambda refs, num_returns: ([refs[0]], refs[1:]), get=lambda ref: ref.value)
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    jobs = [gen.Job(i, f"p{i}") for i in range(5)]
+    gen.run_jobs_on_ray(jobs, tmp_path, None, None, workers=2, on_done=done.append)
+    assert [[j.index for j in shard] for shard in calls] == [[0, 2, 4], [1, 3]]
+    assert sorted(j.index for j in done) == [0, 1, 2, 3, 4]

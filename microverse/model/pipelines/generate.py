@@ -71,9 +71,18 @@ def generate_video(pipe, prompt: str, settings: GenerationSettings, out: Path, s
     seconds = time.perf_counter() - started
     write_mp4(frames, out, fps=settings.fps)
     sidecar = {"prompt": prompt, **settings.to_dict(), **spec.describe(), "seconds": round(seconds, 3),
-               **(extra or {})}
+               "device": str(pipe.device), "versions": _versions(), **(extra or {})}
     _write_json_atomic(sidecar_path(out), sidecar)
     return out
+
+
+def _versions() -> dict:
+    """Library versions that can change the pixels for the same seed."""
+    import diffusers
+    import torch
+    import transformers
+
+    return {"torch": torch.__version__, "diffusers": diffusers.__version__, "transformers": transformers.__version__}
 
 
 def sidecar_path(video: Path) -> Path:
