@@ -202,6 +202,7 @@ def classify(
     threshold: Annotated[float | None, typer.Option(help="P(micro) needed to keep; default: the calibrated one.",
                                                     show_default=False)] = None,
     device: Annotated[str, typer.Option(help="torch device.")] = "cpu",
+    batch_size: Annotated[int, typer.Option(min=1, help="Clips per forward pass.")] = 8,
     engine: EngineOpt = "local", workers: WorkersOpt = 1, address: AddressOpt = None, redo: RedoOpt = False,
 ) -> None:
     """Keep clips the VideoMAE classifier calls micro-simulation."""
@@ -213,7 +214,7 @@ def classify(
     config = classify_config(model, threshold, device)
     with _progress("classify") as tick:
         summary = run_clip_stage(manifest, "classify", ClassifyWorker, config, engine=engine, workers=workers,
-                                 address=address, redo=redo, progress=tick, model_stage=True,
+                                 address=address, redo=redo, progress=tick, batch_size=batch_size,
                                  num_gpus=1.0 if device.startswith("cuda") else 0.0)
     _print_stage(manifest, "classify", summary)
 
@@ -401,7 +402,7 @@ def run(
         elif stage == "classify" and classifier is None:
             err_console.print("classify: skipped (no --classifier)")
         elif stage == "classify":
-            classify(dataset, model=classifier, threshold=None, device="cpu", redo=False, **common)
+            classify(dataset, model=classifier, threshold=None, device="cpu", batch_size=8, redo=False, **common)
         elif stage == "filter":
             filter_(dataset, min_side=min_side, min_duration=min_duration, max_duration=max_duration,
                     borders=borders, border_max=0.02, text=True, text_frames=0.34, motion=True, min_motion=0.05,

@@ -256,8 +256,14 @@ class ClassifyWorker:
         self.model_name = str(config["model"])
 
     def __call__(self, clip: dict) -> dict:
-        pixels = self.frames(clip)[None]
-        prob = float(_probabilities(self.model, [pixels], self.device)[0])
+        return self.batch([clip])[0]
+
+    def batch(self, clips: list[dict]) -> list[dict]:
+        """One forward pass for several clips (the engine sends ``--batch-size`` at a time)."""
+        pixels = self.torch.stack([self.frames(clip) for clip in clips])
+        return [self._row(float(p)) for p in _probabilities(self.model, [pixels], self.device)]
+
+    def _row(self, prob: float) -> dict:
         keep = prob >= self.threshold
         return {"classify.p_micro": round(prob, 6), "classify.threshold": self.threshold,
                 "classify.model": self.model_name, "classify.keep": keep,

@@ -2,8 +2,10 @@
 
 A stage is a worker class: ``Worker(config)`` loads what it needs once (a model, an OCR
 engine) and ``worker(item) -> row`` turns one manifest row into one result row keyed like
-the item. Both engines call the same class on the same items and return the same rows, so
-the folded manifest is identical whichever ran (the manifest sorts rows and columns).
+the item; a model stage may also offer ``worker.batch(items) -> rows`` (one forward pass for
+several items), used in chunks of ``StageSpec.batch_size``. Both engines call the same class
+on the same items and return the same rows, so the folded manifest is identical whichever ran
+(the manifest sorts rows and columns).
 
 An exception inside a worker becomes a dropped row carrying the error (the item is
 quarantined) and the run goes on. Results stream to a sink as they finish: nothing is
@@ -34,7 +36,7 @@ class StageSpec:
     worker: type
     config: dict[str, Any]
     num_gpus: float = 0.0  # per worker, a hint for Ray's scheduler
-    model_stage: bool = False  # holds a model: Ray runs it as an actor pool
+    batch_size: int = 1  # items per call of the worker's ``batch`` method (one model forward), if it has one
 
 
 def to_jsonable(value: Any) -> Any:
@@ -80,6 +82,29 @@ class _Runner:
         row[self.spec.key] = item[self.spec.key]
         return to_jsonable(row)
 
+    def many(self, items: list[dict]) -> list[dict]:
+        """Rows for a chunk: one ``batch`` call where the worker has it; if the batch fails,
+        item by item, so only the bad item is quarantined."""
+        if len(items) > 1 and hasattr(self.worker, "batch"):
+            try:
+                rows = self.worker.batch(items)
+            except Exception:
+                rows = None
+            if rows is not None:
+                return [to_jsonable({**row, self.spec.key: item[self.spec.key]}) for item, row in zip(items, rows)]
+        return [self(item) for item in items]
+
+
+def chunks(items: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    chunk: list[dict] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
 
 _LOCAL: _Runner | None = None
 
@@ -100,16 +125,17 @@ def _init_local(spec: StageSpec) -> None:
         sys.modules["torch"].set_num_threads(1)
 
 
-def _call_local(item: dict) -> dict:
+def _call_local(chunk: list[dict]) -> list[dict]:
     assert _LOCAL is not None
-    return _LOCAL(item)
+    return _LOCAL.many(chunk)
 
 
 def _run_local(spec: StageSpec, items: Iterable[dict], workers: int) -> Iterator[dict]:
+    size = max(1, spec.batch_size)
     if workers <= 1:
         runner = _Runner(spec)
-        for item in items:
-            yield runner(item)
+        for chunk in chunks(items, size):
+            yield from runner.many(chunk)
         return
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -119,14 +145,14 @@ def _run_local(spec: StageSpec, items: Iterable[dict], workers: int) -> Iterator
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_local,
                              initargs=(spec,)) as pool:
         pending: set = set()
-        for item in items:
-            pending.add(pool.submit(_call_local, item))
+        for chunk in chunks(items, size):
+            pending.add(pool.submit(_call_local, chunk))
             if len(pending) >= 2 * workers:  # bounded in-flight work: flat memory
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    yield future.result()
+                    yield from future.result()
         for future in pending:
-            yield future.result()
+            yield from future.result()
 
 
 def _pool_errors(rows: Iterator[dict]) -> Iterator[dict]:
@@ -147,7 +173,7 @@ class _RayBatch:
         self.runner = _Runner(spec)
 
     def __call__(self, batch: dict) -> dict:
-        rows = [json.dumps(self.runner(json.loads(text))) for text in batch["item"]]
+        rows = [json.dumps(row) for row in self.runner.many([json.loads(text) for text in batch["item"]])]
         return {"row": np.asarray(rows, dtype=object)}
 
 
@@ -161,7 +187,7 @@ def _run_ray(spec: StageSpec, items: Iterable[dict], workers: int, address: str 
     if not payload:
         return
     ds = ray.data.from_items(payload, override_num_blocks=min(len(payload), max(1, workers) * 4))
-    ds = ds.map_batches(_RayBatch, fn_constructor_kwargs={"spec": spec}, batch_size=1,
+    ds = ds.map_batches(_RayBatch, fn_constructor_kwargs={"spec": spec}, batch_size=max(1, spec.batch_size),
                         concurrency=max(1, workers), num_cpus=1, num_gpus=spec.num_gpus or None)
     for batch in ds.iter_batches(batch_size=16, batch_format="numpy"):
         for text in batch["row"]:

@@ -50,8 +50,7 @@ def split_sources(manifest: Manifest, worker: type, config: dict, *, engine: str
     sources = manifest.read("sources")
     done = manifest.done_keys("sources", "split", SOURCE_KEY)
     todo = sources[sources["ingest.keep"].fillna(False).astype(bool) & ~sources[SOURCE_KEY].isin(done)]
-    spec = engines.StageSpec("split", SOURCE_KEY, worker, config, num_gpus=num_gpus,
-                             model_stage=config.get("detector") == "clip")
+    spec = engines.StageSpec("split", SOURCE_KEY, worker, config, num_gpus=num_gpus)
     count = _execute(manifest, spec, list(rows_of(todo)), engine=engine, workers=workers, address=address,
                      progress=progress)
     fold_split(manifest)
@@ -96,12 +95,12 @@ def clip_items(manifest: Manifest, stage: str, *, redo: bool = False,
 
 def run_clip_stage(manifest: Manifest, stage: str, worker: type, config: dict, *, engine: str = "local",
                    workers: int = 1, address: str | None = None, redo: bool = False,
-                   progress: Progress | None = None, num_gpus: float = 0.0, model_stage: bool = False,
+                   progress: Progress | None = None, num_gpus: float = 0.0, batch_size: int = 1,
                    source_columns: tuple[str, ...] = ("path",), items: list[dict] | None = None) -> dict:
     """Run a clip stage on every eligible, unfinished clip and fold its columns into the table."""
     if items is None:
         items = clip_items(manifest, stage, redo=redo, source_columns=source_columns)
-    spec = engines.StageSpec(stage, CLIP_KEY, worker, config, num_gpus=num_gpus, model_stage=model_stage)
+    spec = engines.StageSpec(stage, CLIP_KEY, worker, config, num_gpus=num_gpus, batch_size=batch_size)
     count = _execute(manifest, spec, items, engine=engine, workers=workers, address=address, progress=progress)
     manifest.fold("clips", stage, CLIP_KEY)
     return {"processed": count}

@@ -80,15 +80,19 @@ def test_train_then_classify_a_dataset(tmp_path, tiny_videomae, labelled, cli):
     # classify a dataset made of the same kind of clips
     out = tmp_path / "ds"
     videos = sorted(labelled.parent.glob("*.mp4"))
-    assert cli("data", "ingest", *videos, "--out", out).exit_code == 0
+    gone = make_tinted(tmp_path / "gone.mp4", (200, 40, 40), seed=99)
+    assert cli("data", "ingest", *videos, gone, "--out", out).exit_code == 0
     assert cli("data", "split", out).exit_code == 0
-    result = cli("data", "classify", out, "--model", model_dir)
+    gone.unlink()  # its clip fails inside a batch: only it is quarantined
+    result = cli("data", "classify", out, "--model", model_dir, "--batch-size", "3")
     assert result.exit_code == 0, result.output
     report = json.loads(cli("data", "report", out, "--format", "json").stdout)
-    assert report["stages"]["classify"]["kept"] + report["stages"]["classify"]["dropped"] == 10
+    assert report["stages"]["classify"]["kept"] + report["stages"]["classify"]["dropped"] == 11
+    assert report["stages"]["classify"]["reasons"].get("error: FileNotFoundError") == 1
     from microverse.data.manifest import Manifest
 
     clips = Manifest(out).read("clips").merge(Manifest(out).read("sources")[["source_id", "filename"]])
+    clips = clips[clips["filename"] != "gone.mp4"]
     for row in clips.to_dict("records"):
         assert 0.0 <= row["classify.p_micro"] <= 1.0
         assert row["classify.keep"] == (row["classify.p_micro"] >= meta["threshold"])
