@@ -79,13 +79,20 @@ def start_judge(delay: float) -> tuple[subprocess.Popen, str]:
     return process, process.stdout.readline().strip()
 
 
-def timed_eval(videos: Path, bench: Path, url: str, db: Path, concurrency: int) -> dict:
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed_eval(videos: Path, bench: Path, url: str, db: Path, concurrency: int, judge_pid: int) -> dict:
     for path in db.parent.glob(db.name + "*"):
         path.unlink()
     command = ["/usr/bin/time", "-v", shutil.which("microverse") or "microverse", "eval", str(videos), "--name",
                "bench", "--benchmark", str(bench), "--base-url", url, "--db", str(db), "--concurrency",
                str(concurrency)]
     env = {**os.environ, "OPENAI_API_KEY": "loopback", "COLUMNS": "160"}
+    judge_cpu = cpu_seconds(judge_pid)
+    load = Path("/proc/loadavg").read_text().split()[0]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     peak_tree = tree_rss_peak(process)
     stdout, stderr = process.communicate()
@@ -104,6 +111,8 @@ def timed_eval(videos: Path, bench: Path, url: str, db: Path, concurrency: int) 
         "cpu_s": float(field(r"User time \(seconds\): ([\d.]+)")) + float(field(r"System time \(seconds\): ([\d.]+)")),
         "peak_rss_mb": int(field(r"Maximum resident set size \(kbytes\): (\d+)")) / 1024,
         "peak_tree_rss_mb": peak_tree,
+        "judge_cpu_s": cpu_seconds(judge_pid) - judge_cpu,
+        "load_before": load,
         "frames_ms_per_video": float(field(r"(\d+) ms CPU per video for frames")),
         "answers": field(r"(\d+ usable, \d+ failed)"),
     }
@@ -179,8 +188,8 @@ def main() -> None:
     bench = benchmark_path(args.work)
     judge, url = start_judge(args.delay)
     try:
-        full = timed_eval(args.work / "videos", bench, url, args.work / "full.sqlite", args.concurrency)
-        third = timed_eval(small, bench, url, args.work / "third.sqlite", args.concurrency)
+        full = timed_eval(args.work / "videos", bench, url, args.work / "full.sqlite", args.concurrency, judge.pid)
+        third = timed_eval(small, bench, url, args.work / "third.sqlite", args.concurrency, judge.pid)
     finally:
         judge.terminate()
     official = official_frames_ms(sorted((args.work / "videos").glob("*.mp4"))[:60]) if args.official_frames else None
@@ -195,6 +204,8 @@ def main() -> None:
     print(f"| frames CPU per video | {full['frames_ms_per_video']:.0f} ms | {third['frames_ms_per_video']:.0f} ms "
           f"| ≤ 50 ms |")
     print(f"| answers | {full['answers']} | {third['answers']} | |")
+    print(f"| loopback judge CPU (other process) | {full['judge_cpu_s']:.1f} s | {third['judge_cpu_s']:.1f} s | |")
+    print(f"| load average before the run | {full['load_before']} | {third['load_before']} | |")
     if official is not None:
         print(f"| official-style frames (OpenCV, q100) | {official:.0f} ms per video | | (106 ms reported) |")
 

@@ -57,6 +57,8 @@ def eval_videos(
     frame_size: Annotated[int, typer.Option(
         "--frame-size", help="Longest frame side in pixels (never upscaled); 0 = native.")] = 1024,
     jpeg_quality: Annotated[int, typer.Option("--jpeg-quality", min=1, max=100)] = 90,
+    prompt_version: Annotated[str, typer.Option(
+        "--prompt-version", help="Judge prompt: paper-v1 (default) or reasoning-first-v1.")] = "paper-v1",
     repeats: Annotated[int, typer.Option("--repeats", min=1, help="Ask K times (odd) and keep the majority.")] = 1,
     reasks: Annotated[int, typer.Option("--reasks", min=0, max=5, help="Re-asks after an unusable answer.")] = 2,
     temperature: Annotated[float | None, typer.Option(help="Judge temperature (dropped if the model refuses it).")]
@@ -77,6 +79,7 @@ def eval_videos(
 
     try:
         identity = RunIdentity(model=name, judge=judge_model, repeats=repeats, temperature=temperature,
+                               prompt_version=prompt_version,
                                frames=FrameSettings(count=frames, max_side=frame_size, jpeg_quality=jpeg_quality))
     except ValueError as exc:
         raise MicroverseError(str(exc)) from None

@@ -29,7 +29,7 @@ from microverse.bench.models import DIMENSIONS, Benchmark, Dimension
 from microverse.errors import MicroverseError
 from microverse.judge.answers import BadAnswer, parse_answer
 from microverse.judge.frames import BadVideo, FrameSet, FrameSettings
-from microverse.judge.prompt import PROMPT_VERSION, DimensionPrompt, build_prompt
+from microverse.judge.prompt import PROMPT_VERSION, TEMPLATES, DimensionPrompt, build_prompt
 from microverse.judge.providers.base import ChatRequest, JudgeProvider, ProviderError, ProviderStopped
 from microverse.judge.videos import VideoScan
 from microverse.judge.workers import extract_timed, frame_pool
@@ -51,6 +51,8 @@ class RunIdentity:
     prompt_version: str = PROMPT_VERSION
 
     def __post_init__(self) -> None:
+        if self.prompt_version not in TEMPLATES:
+            raise ValueError(f"unknown prompt version {self.prompt_version!r}; known: {', '.join(TEMPLATES)}")
         if self.repeats < 1 or self.repeats % 2 == 0:
             raise ValueError("repeats must be an odd number (1, 3, 5…) so a majority always exists")
 
@@ -158,7 +160,7 @@ def plan(benchmark: Benchmark, scan: VideoScan, identity: RunIdentity, finished:
     for index, path in sorted(scan.videos.items()):
         dims: list[DimensionWork] = []
         for dimension in DIMENSIONS:
-            prompt = build_prompt(tasks[index], dimension, identity.frames.count)
+            prompt = build_prompt(tasks[index], dimension, identity.frames.count, identity.prompt_version)
             if prompt is None:
                 stats.no_criteria.append((index, dimension.value))
                 continue
@@ -268,7 +270,7 @@ class Engine:
             answer.latency_s += result.latency_s
             answer.raw_response, answer.response_format = result.text, result.response_format
             answer.image_width, answer.image_height = shrink.current.width, shrink.current.height
-            answer.payload_bytes = request.image_bytes
+            answer.payload_bytes = shrink.current.payload_bytes
             try:
                 parsed = parse_answer(result.text, prompt.n_criteria)
             except BadAnswer as exc:

@@ -21,7 +21,7 @@ from microverse.judge.providers.base import ChatRequest
 
 PROMPT_VERSION = "paper-v1"
 
-_TEMPLATE = """You are an expert evaluator of scientific animation videos of the microscopic world \
+_PAPER_V1 = """You are an expert evaluator of scientific animation videos of the microscopic world \
 (organs, cells, subcellular structures). The {n_frames} images are frames of ONE generated video, \
 in chronological order, taken at the centres of {n_frames} equal segments of the video. \
 Evaluate the video in the dimension "{dimension}" only.
@@ -43,6 +43,15 @@ Base every judgment on what the frames show.
 Answer with one JSON object and nothing else:
 {{"scores": [exactly {n} numbers, each 0 or 1, one per criterion in order], "reasoning": "a brief justification for each criterion"}}"""
 
+# The same instructions, but the judge writes its reasoning before the scores (and the schema
+# orders the keys so), which lets a judge think before it commits to numbers.
+_REASONING_FIRST_V1 = _PAPER_V1.replace(
+    """{{"scores": [exactly {n} numbers, each 0 or 1, one per criterion in order], "reasoning": "a brief justification for each criterion"}}""",
+    """{{"reasoning": "a brief justification for each criterion, written first", "scores": [exactly {n} numbers, each 0 or 1, one per criterion in order]}}""")
+
+#: Every prompt version a run can name; results are stored per version, so versions never mix.
+TEMPLATES = {"paper-v1": _PAPER_V1, "reasoning-first-v1": _REASONING_FIRST_V1}
+
 _CORRECTION = """
 
 Your previous answer could not be used: {problem}. Answer again with only the JSON object, \
@@ -54,16 +63,18 @@ def criterion_line(number: int, criterion: Criterion) -> str:
     return f"{number}. [{kind}] {criterion.description.strip()}"
 
 
-def answer_schema(n_criteria: int) -> dict[str, Any]:
-    """The JSON schema sent as structured output (exact length, values 0/1)."""
+def answer_schema(n_criteria: int, reasoning_first: bool = False) -> dict[str, Any]:
+    """The JSON schema sent as structured output (exact length, values 0/1; key order as the prompt asks)."""
+    properties = {
+        "scores": {"type": "array", "items": {"type": "integer", "enum": [0, 1]},
+                   "minItems": n_criteria, "maxItems": n_criteria},
+        "reasoning": {"type": "string"},
+    }
+    order = ["reasoning", "scores"] if reasoning_first else ["scores", "reasoning"]
     return {
         "type": "object",
-        "properties": {
-            "scores": {"type": "array", "items": {"type": "integer", "enum": [0, 1]},
-                       "minItems": n_criteria, "maxItems": n_criteria},
-            "reasoning": {"type": "string"},
-        },
-        "required": ["scores", "reasoning"],
+        "properties": {key: properties[key] for key in order},
+        "required": order,
         "additionalProperties": False,
     }
 
@@ -76,6 +87,7 @@ class DimensionPrompt:
     dimension: Dimension
     text: str
     n_criteria: int
+    version: str = PROMPT_VERSION
 
     @property
     def sha(self) -> str:
@@ -83,7 +95,8 @@ class DimensionPrompt:
 
     def request(self, image_urls: tuple[str, ...] = (), *, temperature: float | None = 0.0,
                 max_tokens: int | None = None) -> ChatRequest:
-        return ChatRequest(prompt=self.text, image_urls=image_urls, json_schema=answer_schema(self.n_criteria),
+        schema = answer_schema(self.n_criteria, reasoning_first=self.version.startswith("reasoning-first"))
+        return ChatRequest(prompt=self.text, image_urls=image_urls, json_schema=schema,
                            schema_name="rubric_judgment", temperature=temperature, max_tokens=max_tokens)
 
     def corrected(self, request: ChatRequest, problem: str) -> ChatRequest:
@@ -91,13 +104,16 @@ class DimensionPrompt:
         return replace(request, prompt=self.text + _CORRECTION.format(problem=problem, n=self.n_criteria))
 
 
-def build_prompt(task: Task, dimension: Dimension, n_frames: int) -> DimensionPrompt | None:
+def build_prompt(task: Task, dimension: Dimension, n_frames: int,
+                 version: str = PROMPT_VERSION) -> DimensionPrompt | None:
     """The call for one dimension of one task; None when the dimension has no criteria."""
+    if version not in TEMPLATES:
+        raise ValueError(f"unknown prompt version {version!r}; known: {', '.join(TEMPLATES)}")
     criteria = task.criteria(dimension)
     if not criteria:
         return None
-    text = _TEMPLATE.format(
+    text = TEMPLATES[version].format(
         n_frames=n_frames, dimension=dimension.title, task=task.prompt.strip() or "(no task text)",
         requirement=task.requirement.strip() or "(none given)", n=len(criteria),
         criteria="\n".join(criterion_line(i, c) for i, c in enumerate(criteria, 1)))
-    return DimensionPrompt(task.index, dimension, text, len(criteria))
+    return DimensionPrompt(task.index, dimension, text, len(criteria), version)

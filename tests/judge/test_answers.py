@@ -57,3 +57,14 @@ def test_prompt_shows_everything():
     assert fixed.image_urls == ("data:x",)
     task.rubrics[Dimension.VISUAL] = []
     assert build_prompt(task, Dimension.VISUAL, 8) is None
+
+
+def test_prompt_versions():
+    task = tiny_benchmark().tasks[1]
+    paper = build_prompt(task, Dimension.VISUAL, 8, "paper-v1")
+    first = build_prompt(task, Dimension.VISUAL, 8, "reasoning-first-v1")
+    assert paper.text != first.text and "written first" in first.text and paper.sha != first.sha
+    assert list(first.request().json_schema["properties"]) == ["reasoning", "scores"]
+    assert list(paper.request().json_schema["properties"]) == ["scores", "reasoning"]
+    with pytest.raises(ValueError, match="unknown prompt version"):
+        build_prompt(task, Dimension.VISUAL, 8, "v0")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import json
 import sqlite3
 
@@ -194,3 +195,51 @@ def test_agreement_between_two_judges(api_key, fake_judge, videos_dir, tmp_path)
     assert summary["scientific"]["krippendorff_alpha"] == pytest.approx(1.0)
     assert summary["visual"]["cohen_kappa_pairwise"][0]["n_items"] < len(
         [1 for rater, *_ in ratings[Dimension.VISUAL] if rater == "judge-a"])
+
+
+def test_chaos_every_judgment_ends_correct_or_failed(api_key, fake_judge, videos_dir, tmp_path):
+    import random
+    import threading
+
+    rng, lock = random.Random(7), threading.Lock()
+    actions = ["ok"] * 6 + ["429:0", "500", "drop", "malformed", "wrong_count", "bad_values", "late:0.05", "empty",
+                            "413", "echo_key"]
+
+    def chaos(prompt):
+        with lock:
+            return rng.choice(actions)
+
+    fake_judge.rule = chaos
+    db = tmp_path / "s.sqlite"
+    stats = judge_run(db, videos_dir, fake_judge)
+    stored = rows(db)
+    assert len(stored) == 9 and stats.calls_done == stats.calls_total == 9
+    sent: dict[tuple[int, str], list[str]] = {}
+    for body in fake_judge.requests:
+        text = body["messages"][0]["content"][0]["text"]
+        task = int(re.search(r"Task (\d+): show", text).group(1))
+        dim = next(d.value for d in Dimension if f"T{task} {d.value} criterion" in text)
+        sent.setdefault((task, dim), []).append(text)
+    for key, row in stored.items():
+        if row["status"] == "ok":
+            assert json.loads(row["scores"]) in [expected_scores(p) for p in sent[key]]
+        else:
+            assert row["scores"] is None and row["failure"]
+    assert {r["status"] for r in stored.values()} <= {"ok", "failed"}
+    assert api_key not in json.dumps(list(stored.values()))
+
+
+def test_413_shrinks_the_frames_and_records_what_was_sent(api_key, fake_judge, tmp_path):
+    from videos import make_video
+
+    videos = tmp_path / "videos"
+    for index in (1, 2, 3):
+        make_video(videos / f"{index}.mp4", width=512, height=384, noise=True)
+    fake_judge.default = "413big"
+    fake_judge.max_image_chars = 60_000  # the 512-px frames are larger, the 256-px ones fit
+    db = tmp_path / "s.sqlite"
+    judge_run(db, videos, fake_judge)
+    answers = rows(db, "judge_answers")
+    assert all(r["status"] == "ok" for r in rows(db).values())
+    assert {(r["image_width"], r["image_height"]) for r in answers.values()} == {(256, 192)}
+    assert all(r["payload_bytes"] <= 60_000 and r["attempts"] >= 2 for r in answers.values())

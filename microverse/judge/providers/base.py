@@ -46,11 +46,6 @@ class ChatRequest:
     def with_images(self, image_urls: Sequence[str]) -> "ChatRequest":
         return replace(self, image_urls=image_urls if isinstance(image_urls, tuple) else tuple(image_urls))
 
-    @property
-    def image_bytes(self) -> int:
-        """Bytes of image payload as sent (the base64 text of data URLs)."""
-        return sum(len(url) for url in self.image_urls)
-
 
 @dataclass(frozen=True)
 class Usage:
