@@ -136,6 +136,7 @@ def test_train_cli_reports_bad_data_in_one_line(tiny_model, tmp_path):
     result = runner.invoke(app, ["train", "--data", str(bad), "--out", str(tmp_path / "run"),
                                  "--model", str(tiny_model), "--mixed-precision", "no"])
     assert result.exit_code == 2 and "prompt" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()
 
 
 def test_train_cli_runs_and_generate_uses_the_checkpoint(tiny_model, tiny_dataset, tmp_path):

@@ -44,51 +44,28 @@ class TrainResult:
 
 
 def train(job: TrainJob, on_step: Callable[[int, float], None] = lambda step, loss: None) -> TrainResult:
+    """Run (or resume) a fine-tuning job; ``on_step(step, loss)`` is called after every optimizer step."""
     import torch
     from accelerate import Accelerator
     from diffusers.optimization import get_scheduler
 
-    from diffusers import WanTransformer3DModel
-
-    from microverse.model.training import batches, cache, checkpoints
-    from microverse.model.training.data import load_records
-    from microverse.model.training.encode import TEXT_LENGTH, ConditionEncoder, load_frozen_pipeline, pad_text
-    from microverse.model.training.flow_matching import flow_matching_loss, sample_sigmas
+    from microverse.model.training import batches, checkpoints
+    from microverse.model.training.encode import TEXT_LENGTH, pad_text
 
     s = job.settings
     if s.deterministic:
         _deterministic()
+    from microverse.model.training.data import load_records
+
+    records = load_records(job.data)  # bad data fails before anything is created
     run_dir = Path(job.out)
-    records = load_records(job.data)
     resume_from = _prepare_run_dir(run_dir, job)
     accelerator = Accelerator(mixed_precision=s.mixed_precision, step_scheduler_with_optimizer=False)
     accum = _accumulation(s, accelerator.num_processes)
     accelerator.gradient_accumulation_steps = accum
     device = accelerator.device
-
-    key = cache.CacheKey(job.model, s.height, s.width, s.frames)
-    cache_dir = Path(job.cache) if job.cache else cache.default_cache_dir(job.data, key)
-    used_cache = cache.cache_matches(cache_dir, key) and all(
-        cache.item_path(cache_dir, r.id).is_file() for r in records)
-    if job.cache and not used_cache:
-        raise MicroverseError("the cache does not match this run (or is incomplete)", file=str(cache_dir),
-                              fix="run `microverse precompute` with the same --data, --model and size")
-    try:  # fp32 master weights; the rest of the pipeline only when needed (T5-XXL alone is 11 GB in bf16)
-        transformer = WanTransformer3DModel.from_pretrained(job.model, subfolder="transformer", dtype=torch.float32)
-        pipe = load_frozen_pipeline(job.model, transformer, device) if not used_cache or s.validate_every else None
-    except (OSError, ValueError) as exc:
-        raise MicroverseError(f"cannot load the base model: {exc}", item=job.model,
-                              fix="pass --model with a diffusers Wan2.1 folder or hub id") from None
-    encoder = None if used_cache else ConditionEncoder(pipe, device)
-    if used_cache:
-        from safetensors.torch import load_file
-
-        empty = load_file(str(cache_dir / cache.EMPTY))["text"]
-        dataset = batches.CachedExamples(cache_dir, records)
-    else:
-        empty = encoder.text([""])[0]
-        dataset = batches.ClipExamples(records, s.frames, s.height, s.width)
-
+    source = _Source(job, records, device)
+    transformer = source.transformer
     lora = bool(s.lora_rank)
     if lora:
         from peft import LoraConfig
@@ -99,8 +76,8 @@ def train(job: TrainJob, on_step: Callable[[int, float], None] = lambda step, lo
     if s.gradient_checkpointing:
         transformer.enable_gradient_checkpointing()
     transformer.train()
-    params = [p for p in transformer.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=s.learning_rate, weight_decay=s.weight_decay)
+    optimizer = torch.optim.AdamW([p for p in transformer.parameters() if p.requires_grad], lr=s.learning_rate,
+                                  weight_decay=s.weight_decay)
     lr_scheduler = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=s.warmup_steps)
     transformer, optimizer, lr_scheduler = accelerator.prepare(transformer, optimizer, lr_scheduler)
     checkpoints.register_hooks(accelerator, lora)
@@ -110,30 +87,24 @@ def train(job: TrainJob, on_step: Callable[[int, float], None] = lambda step, lo
         accelerator.load_state(str(resume_from[0]))
         start = resume_from[1]
     if start >= s.max_steps:
-        return TrainResult(run_dir, start, None, used_cache)
+        return TrainResult(run_dir, start, None, source.used_cache)
     log = checkpoints.LossLog(run_dir, start) if accelerator.is_main_process else None
-    sampler = batches.StepBatches(len(dataset), s.batch_size, s.micro_batch_size, accelerator.num_processes,
-                                  accelerator.process_index, s.seed, start, s.max_steps)
-    loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=batches.collate,
-                                         num_workers=job.num_workers)
-    empty_text = pad_text([empty], TEXT_LENGTH)[0]
+    sampler = batches.StepBatches(len(source.dataset), s.batch_size, s.micro_batch_size,
+                                  accelerator.num_processes, accelerator.process_index, s.seed, start, s.max_steps)
+    batch_iter = iter(torch.utils.data.DataLoader(source.dataset, batch_sampler=sampler,
+                                                  collate_fn=batches.collate, num_workers=job.num_workers))
+    dropped_text = pad_text([source.empty_text], TEXT_LENGTH)[0]
     if s.dropout_embedding == "zeros":  # FastVideo's convention (the paper's argument names are FastVideo's)
-        empty_text = torch.zeros_like(empty_text)
-    batch_iter = iter(loader)
+        dropped_text = torch.zeros_like(dropped_text)
+
     loss_value = None
     for step in range(start, s.max_steps):
         step_loss = torch.zeros((), device=device)
         for micro in range(accum):
-            latents, text = batches.to_model_inputs(next(batch_iter), encoder, TEXT_LENGTH)
-            gen = torch.Generator().manual_seed(
-                batches.seed_for(s.seed, step, accelerator.process_index, micro))
-            drop = torch.rand(len(latents), generator=gen) < s.text_dropout
-            text[drop] = empty_text.to(text.dtype)
-            noise = torch.randn(latents.shape, generator=gen)
-            sigmas = sample_sigmas(len(latents), s.timestep_shift, gen)
+            latents, text = batches.to_model_inputs(next(batch_iter), source.encoder, TEXT_LENGTH)
             with accelerator.accumulate(transformer):
-                loss = flow_matching_loss(transformer, latents.to(device, torch.float32),
-                                          text.to(device, torch.float32), noise.to(device), sigmas.to(device))
+                loss = _micro_step_loss(transformer, latents, text, dropped_text, s, device,
+                                        batches.seed_for(s.seed, step, accelerator.process_index, micro))
                 accelerator.backward(loss)
                 if accelerator.sync_gradients and s.max_grad_norm:
                     accelerator.clip_grad_norm_(transformer.parameters(), s.max_grad_norm)
@@ -151,14 +122,69 @@ def train(job: TrainJob, on_step: Callable[[int, float], None] = lambda step, lo
             if log is not None:
                 log.plot()
         if s.validate_every and s.validation_prompts and done % s.validate_every == 0:
-            _validation_samples(accelerator, pipe, transformer, run_dir, done, job)
+            _validation_samples(accelerator, source.pipe, transformer, run_dir, done, job)
 
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         checkpoints.export_weights(accelerator.unwrap_model(transformer), run_dir / "final", lora)
         log.plot()
     accelerator.end_training()
-    return TrainResult(run_dir, s.max_steps, loss_value, used_cache)
+    return TrainResult(run_dir, s.max_steps, loss_value, source.used_cache)
+
+
+class _Source:
+    """The trainable transformer and where its inputs come from: the latent cache when it matches
+    (then neither the VAE nor T5 is loaded, unless validation samples need them), else the videos,
+    encoded on the training device."""
+
+    def __init__(self, job: TrainJob, records, device):
+        import torch
+        from diffusers import WanTransformer3DModel
+
+        from microverse.model.training import batches, cache
+        from microverse.model.training.encode import ConditionEncoder, load_frozen_pipeline
+
+        s = job.settings
+        key = cache.CacheKey(job.model, s.height, s.width, s.frames)
+        cache_dir = Path(job.cache) if job.cache else cache.default_cache_dir(job.data, key)
+        self.used_cache = cache.cache_matches(cache_dir, key) and all(
+            cache.item_path(cache_dir, r.id).is_file() for r in records)
+        if job.cache and not self.used_cache:
+            raise MicroverseError("the cache does not match this run (or is incomplete)", file=str(cache_dir),
+                                  fix="run `microverse precompute` with the same --data, --model and size")
+        try:  # fp32 master weights; the frozen parts only when needed (T5-XXL alone is 11 GB in bf16)
+            self.transformer = WanTransformer3DModel.from_pretrained(job.model, subfolder="transformer",
+                                                                     dtype=torch.float32)
+            needs_pipe = not self.used_cache or s.validate_every
+            self.pipe = load_frozen_pipeline(job.model, self.transformer, device) if needs_pipe else None
+        except (OSError, ValueError) as exc:
+            raise MicroverseError(f"cannot load the base model: {exc}", item=job.model,
+                                  fix="pass --model with a diffusers Wan2.1 folder or hub id") from None
+        if self.used_cache:
+            from safetensors.torch import load_file
+
+            self.encoder = None
+            self.empty_text = load_file(str(cache_dir / cache.EMPTY))["text"]
+            self.dataset = batches.CachedExamples(cache_dir, records)
+        else:
+            self.encoder = ConditionEncoder(self.pipe, device)
+            self.empty_text = self.encoder.text([""])[0]
+            self.dataset = batches.ClipExamples(records, s.frames, s.height, s.width)
+
+
+def _micro_step_loss(transformer, latents, text, dropped_text, s: TrainSettings, device, seed: int):
+    """Loss of one micro-batch; all its randomness (dropout, noise, sigma) comes from ``seed``."""
+    import torch
+
+    from microverse.model.training.flow_matching import flow_matching_loss, sample_sigmas
+
+    gen = torch.Generator().manual_seed(seed)
+    drop = torch.rand(len(latents), generator=gen) < s.text_dropout
+    text[drop] = dropped_text.to(text.dtype)
+    noise = torch.randn(latents.shape, generator=gen)
+    sigmas = sample_sigmas(len(latents), s.timestep_shift, gen)
+    return flow_matching_loss(transformer, latents.to(device, torch.float32), text.to(device, torch.float32),
+                              noise.to(device), sigmas.to(device))
 
 
 def _deterministic() -> None:
