@@ -178,14 +178,20 @@ class _RayBatch:
 
 
 def _run_ray(spec: StageSpec, items: Iterable[dict], workers: int, address: str | None) -> Iterator[dict]:
+    # Our progress bar reports the stage; Ray Data's bars and INFO lines would interleave with it
+    # (read when ray.data is first imported; set RAY_DATA_LOG_LEVEL yourself to see them).
+    os.environ.setdefault("RAY_DATA_LOG_LEVEL", "ERROR")
     import ray
 
     if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+        import logging
+
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
                  ignore_reinit_error=True, **({} if address else {"num_cpus": max(1, workers)}))
     payload = [{"item": json.dumps(to_jsonable(item))} for item in items]
     if not payload:
         return
+    ray.data.DataContext.get_current().enable_progress_bars = False
     ds = ray.data.from_items(payload, override_num_blocks=min(len(payload), max(1, workers) * 4))
     ds = ds.map_batches(_RayBatch, fn_constructor_kwargs={"spec": spec}, batch_size=max(1, spec.batch_size),
                         concurrency=max(1, workers), num_cpus=1, num_gpus=spec.num_gpus or None)
