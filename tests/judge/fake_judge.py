@@ -9,7 +9,7 @@ killed and prints its base URL). Each request takes the next *action* from ``act
 ``echo_key`` (put the Authorization header in the answer; ``echo_key_in_errors`` puts it in
 every error body too), ``401``,
 ``reject_schema`` (400 for response_format json_schema, else ok), ``reject_temperature``,
-``empty`` (no choices).
+``empty`` (no choices), ``400`` (a 400 unrelated to the request's options).
 
 Answers are deterministic: score *i* of a prompt is a hash of the prompt and *i*, so two
 runs over the same inputs give the same store.
@@ -125,6 +125,8 @@ class FakeJudge:
                     return self._error(413, "payload too large")
                 if name == "413big" and sum(len(p["image_url"]["url"]) for p in images) > judge.max_image_chars:
                     return self._error(413, "payload too large")
+                if name == "400":
+                    return self._error(400, "Invalid image: the image could not be processed")
                 if name == "reject_schema" and fmt == "json_schema":
                     return self._error(400, "response_format json_schema is not supported")
                 if name == "reject_temperature" and "temperature" in body:

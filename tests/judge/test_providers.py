@@ -209,3 +209,19 @@ def test_images_spliced_into_the_body_in_order(api_key, fake_judge):
     assert [part["image_url"]["url"] for part in first["messages"][0]["content"][1:]] == list(urls)
     assert second["messages"][0] == {"role": "system", "content": "be strict"}
     assert [part["image_url"]["url"] for part in second["messages"][1]["content"][1:]] == list(urls)
+
+
+def test_unrelated_400_fails_the_request_without_downgrading(api_key, fake_judge):
+    fake_judge.actions.append("400")
+    p = provider(fake_judge)
+
+    async def two():
+        try:
+            with pytest.raises(ProviderError, match="Invalid image"):
+                await p.complete(ChatRequest(PROMPT, json_schema=SCHEMA))
+            return await p.complete(ChatRequest(PROMPT, json_schema=SCHEMA))
+        finally:
+            await p.aclose()
+
+    assert run(two()).response_format == "json_schema"
+    assert len(fake_judge.requests) == 2

@@ -28,6 +28,9 @@ FORMATS = ("json_schema", "json_object", "none")
 _IMAGES_MARK = "\u0000microverse-images\u0000"
 _IMAGES_MARK_JSON = json.dumps(_IMAGES_MARK).encode("utf-8")
 _RETRYABLE_STATUS = {408, 409, 425, 429}
+# A 400 mentioning one of these is about structured output; any other 400 (a refused image,
+# a content filter) fails that request only and must not downgrade the whole run.
+_FORMAT_WORDS = ("response_format", "json_schema", "json_object", "schema", "structured", "guided")
 _ERROR_TEXT_LIMIT = 300
 
 
@@ -186,7 +189,7 @@ class OpenAIChatProvider:
             if name in text and name not in self._dropped and getattr(request, name) is not None:
                 self._dropped.add(name)
                 return True
-        if FORMATS[fmt_index] != "none":
+        if FORMATS[fmt_index] != "none" and any(word in text for word in _FORMAT_WORDS):
             # Compare-and-advance: many requests in flight may report the same rejection.
             if self._format == fmt_index:
                 self._format += 1
