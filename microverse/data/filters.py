@@ -38,8 +38,14 @@ def filter_config(*, min_side: int = 720, min_duration: float = 5.0, max_duratio
                 min_motion=min_motion, flow_width=flow_width, samples=samples)
 
 
-def measure_borders(frames: list[np.ndarray], luma: int, dark_fraction: float = 0.02) -> dict[str, int] | None:
-    """Dark rows/columns at each edge in all frames; None when the frames are dark all over."""
+def measure_borders(frames: list[np.ndarray], luma: int, dark_fraction: float = 0.02,
+                    edge_fraction: float = 0.3) -> dict[str, int] | None:
+    """Dark rows/columns at each edge in all frames; None when the frames are dark all over.
+
+    A bar ends in a hard edge: the first lit row (or column) is lit across much of the frame
+    (``edge_fraction``, in at least one sampled frame). A dark background around a centred subject,
+    common in micro-scale animations, ends in a sparse row instead and is not called a border.
+    """
     bright_rows = bright_cols = None
     for frame in frames:
         gray = frame.mean(axis=2) if frame.ndim == 3 else frame
@@ -52,9 +58,16 @@ def measure_borders(frames: list[np.ndarray], luma: int, dark_fraction: float = 
     lit_cols = np.flatnonzero(bright_cols > dark_fraction)
     if lit_rows.size == 0 or lit_cols.size == 0:
         return None
+
+    def bar(profile: np.ndarray, first_lit: int) -> int:
+        """The dark run before ``first_lit`` (profile read from the edge inward), if it ends in a hard edge."""
+        return first_lit if first_lit and profile[first_lit:first_lit + 2].max() >= edge_fraction else 0
+
     height, width = bright_rows.size, bright_cols.size
-    return {"top": int(lit_rows[0]), "bottom": int(height - 1 - lit_rows[-1]),
-            "left": int(lit_cols[0]), "right": int(width - 1 - lit_cols[-1])}
+    return {"top": bar(bright_rows, int(lit_rows[0])),
+            "bottom": bar(bright_rows[::-1], height - 1 - int(lit_rows[-1])),
+            "left": bar(bright_cols, int(lit_cols[0])),
+            "right": bar(bright_cols[::-1], width - 1 - int(lit_cols[-1]))}
 
 
 def crop_box(border: dict[str, int], width: int, height: int) -> tuple[int, int, int, int]:

@@ -239,3 +239,20 @@ def test_run_until_filter_then_resume(tmp_path, videos, cli):
     assert result.exit_code == 0 and "processed\": 0" in result.output
     assert (out / "manifest" / "clips.parquet").read_bytes() == before
     assert cli("data", "run", out, "--until", "nope").exit_code == 2
+
+
+def test_a_dark_background_around_a_subject_is_not_a_border():
+    import numpy as np
+
+    from microverse.data.filters import measure_borders
+
+    yy, xx = np.mgrid[0:96, 0:160]
+    frames = []
+    for shift in (0, 4, 8):  # a bright cell drifting on black, never touching the edges
+        disk = ((yy - 48) ** 2 + (xx - 70 - shift) ** 2) < 30 ** 2
+        frames.append(np.where(disk[..., None], 200, 0).astype(np.uint8).repeat(3, axis=2))
+    assert measure_borders(frames, luma=24) == {"top": 0, "bottom": 0, "left": 0, "right": 0}
+    letterboxed = [f.copy() for f in frames]
+    for f in letterboxed:
+        f[10:86] = np.maximum(f[10:86], 60)  # a dim picture between 10 px bars
+    assert measure_borders(letterboxed, luma=24) == {"top": 10, "bottom": 10, "left": 0, "right": 0}
