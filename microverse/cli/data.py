@@ -101,10 +101,9 @@ def ingest(
             summary["local"] = ingest_local(manifest, local, allow_vfr=allow_vfr, engine=engine, workers=workers,
                                             address=address, on_file=tick)
     if not manifest.exists:
-        failed = summary.get("yt-dlp", {}).get("yt-dlp", {}).get("failed", 0)
-        if failed:
-            raise MicroverseError(f"yt-dlp could not read {failed} of {len(remote)} sources (see its message above)",
-                                  fix="check the URL or query and the network connection")
+        if remote:
+            raise MicroverseError(f"yt-dlp returned no videos for {', '.join(remote)}",
+                                  fix="check the URL or query, and the network connection (see yt-dlp's message)")
         raise MicroverseError("no video found in the given sources", fix="give video files or folders")
     _print_stage(manifest, "ingest", summary)
 
