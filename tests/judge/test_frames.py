@@ -24,9 +24,15 @@ def test_target_times_are_segment_centres():
     assert target_times(0, None, 4.0, 4) == [0.5, 1.5, 2.5, 3.5]
 
 
-@pytest.mark.parametrize("codec,frames", [("libx264", 16), ("mpeg4", 40)])
-def test_picks_the_official_frames(tmp_path, codec, frames):
-    video = make_video(tmp_path / "1.mp4", frames=frames, codec=codec)
+@pytest.mark.parametrize("codec,frames,suffix,options", [
+    ("libx264", 16, ".mp4", None),
+    ("mpeg4", 40, ".mp4", None),
+    ("libx264", 200, ".mp4", {"g": "10", "bf": "3"}),   # many keyframes: the seeking path
+    ("libx264", 97, ".mkv", {"g": "7"}),                # odd counts, Matroska timestamps (1 ms)
+    ("libvpx-vp9", 24, ".webm", None),
+])
+def test_picks_the_official_frames(tmp_path, codec, frames, suffix, options):
+    video = make_video(tmp_path / f"1{suffix}", frames=frames, codec=codec, options=options)
     result = extract_frames(video)
     step = frames / 8
     expected = [int(i * step + step / 2) for i in range(8)]

@@ -18,12 +18,13 @@ def level(i: int) -> int:
 
 
 def make_video(path: Path, *, width: int = 64, height: int = 64, frames: int = 16, fps: int = 8,
-               codec: str = "libx264", noise: bool = False) -> Path:
+               codec: str = "libx264", noise: bool = False, options: dict[str, str] | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=Fraction(fps))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = options or {}
         for i in range(frames):
             array = np.full((height, width, 3), level(i), dtype=np.uint8)
             if noise:
