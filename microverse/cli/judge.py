@@ -70,12 +70,14 @@ def eval_videos(
     max_tokens: Annotated[int | None, typer.Option(
         min=16, help="Longest answer in tokens (default: the server's; 1024 for hf: judges).")] = None,
     workers: Annotated[int | None, typer.Option(help="Frame-extraction threads (default: CPU count).")] = None,
+    tasks: Annotated[str | None, typer.Option(
+        "--tasks", help="Judge only these tasks, e.g. 1-20,33 (a trial run).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show calls, payload and tokens; send nothing.")] = False,
 ) -> None:
     """Judge a model's videos on MicroWorldBench (paper protocol), resuming whatever a past run finished."""
     from microverse.judge.engine import Engine, RunIdentity, RunStats, plan
     from microverse.judge.frames import FrameSettings
-    from microverse.judge.videos import scan_videos
+    from microverse.judge.videos import parse_tasks, restrict, scan_videos
 
     try:
         identity = RunIdentity(model=name, judge=judge_model, repeats=repeats, temperature=temperature,
@@ -85,6 +87,8 @@ def eval_videos(
         raise MicroverseError(str(exc)) from None
     loaded = _load_or_fetch(benchmark)
     scan = scan_videos(videos, loaded.benchmark)
+    if tasks is not None:
+        scan = restrict(scan, parse_tasks(tasks))
     _report_scan(scan)
     stats = RunStats()
     if dry_run:

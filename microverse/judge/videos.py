@@ -53,3 +53,26 @@ def scan_videos(directory: Path, benchmark: Benchmark) -> VideoScan:
         raise MicroverseError("no video named by a task index", file=str(directory),
                               fix="name videos by task index: 1.mp4 … 459.mp4")
     return scan
+
+
+def parse_tasks(spec: str) -> set[int]:
+    """``"1-20,33"`` -> {1..20, 33}: the tasks a trial run judges."""
+    chosen: set[int] = set()
+    for part in (p.strip() for p in spec.split(",")):
+        low, dash, high = part.partition("-")
+        if not low.strip().isdigit() or (dash and not high.strip().isdigit()):
+            raise MicroverseError(f"cannot read task range {part!r}", item="--tasks",
+                                  fix="give indices and ranges like 1-20,33")
+        first, last = int(low), int(high) if dash else int(low)
+        if last < first:
+            raise MicroverseError(f"empty task range {part!r}", item="--tasks", fix="write the smaller index first")
+        chosen.update(range(first, last + 1))
+    return chosen
+
+
+def restrict(scan: VideoScan, tasks: set[int]) -> VideoScan:
+    """Only the chosen tasks (a trial run); the others are neither judged nor reported missing."""
+    videos = {index: path for index, path in scan.videos.items() if index in tasks}
+    if not videos:
+        raise MicroverseError("none of the chosen tasks has a video", item="--tasks", file=str(scan.directory))
+    return VideoScan(scan.directory, videos, scan.stray, [i for i in scan.missing if i in tasks])

@@ -243,3 +243,16 @@ def test_413_shrinks_the_frames_and_records_what_was_sent(api_key, fake_judge, t
     assert all(r["status"] == "ok" for r in rows(db).values())
     assert {(r["image_width"], r["image_height"]) for r in answers.values()} == {(256, 192)}
     assert all(r["payload_bytes"] <= 60_000 and r["attempts"] >= 2 for r in answers.values())
+
+
+def test_task_selection(videos_dir):
+    from microverse.judge.videos import parse_tasks, restrict
+
+    assert parse_tasks("1-3, 7,9-9") == {1, 2, 3, 7, 9}
+    for bad in ("", "a-3", "5-2", "1,,2"):
+        with pytest.raises(MicroverseError):
+            parse_tasks(bad)
+    scan = restrict(scan_videos(videos_dir, tiny_benchmark(5)), {2, 5})
+    assert list(scan.videos) == [2] and scan.missing == [5]
+    with pytest.raises(MicroverseError, match="none of the chosen"):
+        restrict(scan, {4})
