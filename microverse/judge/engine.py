@@ -29,6 +29,7 @@ from microverse.bench.models import DIMENSIONS, Benchmark, Dimension
 from microverse.errors import MicroverseError
 from microverse.judge.answers import BadAnswer, parse_answer
 from microverse.judge.frames import BadVideo, FrameSet, FrameSettings
+from microverse.judge.memory import large_buffers_from_mmap
 from microverse.judge.prompt import PROMPT_VERSION, TEMPLATES, DimensionPrompt, build_prompt
 from microverse.judge.providers.base import ChatRequest, JudgeProvider, ProviderError, ProviderStopped
 from microverse.judge.videos import VideoScan
@@ -194,6 +195,7 @@ class Engine:
 
     async def run(self, planned: Plan) -> RunStats:
         """Judge every planned call; raises ProviderStopped (after saving what finished) if the judge gives out."""
+        large_buffers_from_mmap()
         for task, prompt, video in planned.complete:
             self.sink.settle(task, prompt.dimension, prompt.sha, prompt.n_criteria, video)
         work = planned.work
