@@ -69,7 +69,7 @@ def eval_videos(
         min=1, help="Stop after this many requests in a row fail for good.")] = 5,
     max_tokens: Annotated[int | None, typer.Option(
         min=16, help="Longest answer in tokens (default: the server's; 1024 for hf: judges).")] = None,
-    workers: Annotated[int | None, typer.Option(help="Frame-extraction threads (default: CPU count).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Frame-extraction processes (default: CPU count, at most 8).")] = None,
     tasks: Annotated[str | None, typer.Option(
         "--tasks", help="Judge only these tasks, e.g. 1-20,33 (a trial run).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show calls, payload and tokens; send nothing.")] = False,

