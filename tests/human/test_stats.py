@@ -142,7 +142,7 @@ def test_judge_from_eval_database_matches_results_folder(tmp_path, benchmark_fil
             if m != model:
                 continue
             for dim, scores in zip((Dimension.SCIENTIFIC, Dimension.VISUAL, Dimension.INSTRUCTION), hits):
-                sink.record(Answer(task, dim, 0, "sha", scores=scores, reasoning="r"))
+                sink.record(Answer(task, dim, 0, "sha", len(scores), scores=scores, reasoning="r"))
                 assert sink.settle(task, dim, "sha", len(scores), None)
     conn.close()
     from_db = load_judge("gpt", db, benchmark)
