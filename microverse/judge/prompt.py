@@ -60,7 +60,8 @@ with exactly {n} scores, each 0 or 1."""
 
 def criterion_line(number: int, criterion: Criterion) -> str:
     kind = "penalty point" if criterion.is_penalty else "positive point"
-    return f"{number}. [{kind}] {criterion.description.strip()}"
+    # One line per criterion, so a description with line breaks cannot blur the numbering.
+    return f"{number}. [{kind}] {' '.join(criterion.description.split())}"
 
 
 def answer_schema(n_criteria: int, reasoning_first: bool = False) -> dict[str, Any]:
