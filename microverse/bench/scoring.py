@@ -99,8 +99,8 @@ class ModelScores:
 # --------------------------------------------------------------------------- corrected
 
 
-def _hit(value: Any) -> int | None:
-    """0 or 1 from a judge value, None if the value is not a clear 0/1."""
+def as_hit(value: Any) -> int | None:
+    """0 or 1 from a judge value, None if the value is not a clear 0/1 (shared with the judge's answer check)."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, (int, float)) and value in (0, 1):
@@ -124,7 +124,7 @@ def score_dimension(criteria: list[Criterion], judgment: DimensionJudgment | Non
     if len(scores) != len(criteria):
         return DimensionScore("invalid", reason=f"{len(scores)} scores for {len(criteria)} criteria",
                               reasoning=judgment.reasoning)
-    hits = [_hit(v) for v in scores]
+    hits = [as_hit(v) for v in scores]
     if any(h is None for h in hits):
         bad = next(v for v, h in zip(scores, hits) if h is None)
         return DimensionScore("invalid", reason=f"score value {bad!r} is not 0 or 1", reasoning=judgment.reasoning)

@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from microverse.bench.scoring import as_hit
+
 
 class BadAnswer(Exception):
     """Why an answer cannot be scored (the message goes to the store and the re-ask)."""
@@ -38,15 +40,6 @@ def _objects(text: str):
         position = text.find("{", position + 1)
 
 
-def _binary(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, (int, float)) and value in (0, 1):
-        return int(value)
-    if isinstance(value, str) and value.strip() in ("0", "1"):
-        return int(value.strip())
-    return None
-
 
 def parse_answer(text: str, n_criteria: int) -> ParsedAnswer:
     """The validated answer, or :class:`BadAnswer` saying what is wrong."""
@@ -61,7 +54,7 @@ def parse_answer(text: str, n_criteria: int) -> ParsedAnswer:
         raise BadAnswer(f"\"scores\" is a {type(scores).__name__}, not a list")
     if len(scores) != n_criteria:
         raise BadAnswer(f"{len(scores)} scores for {n_criteria} criteria")
-    values = [_binary(v) for v in scores]
+    values = [as_hit(v) for v in scores]
     bad = [i + 1 for i, v in enumerate(values) if v is None]
     if bad:
         raise BadAnswer(f"score(s) {', '.join(map(str, bad[:5]))} not 0 or 1: "
