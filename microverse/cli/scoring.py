@@ -76,6 +76,20 @@ def load_judgments(official_results: Path | None, db: Path | None, model: str | 
     return found
 
 
+def judge_agreement(db: Path, models: list[str]) -> dict[str, dict[str, dict]]:
+    """Per model and dimension, agreement between the judge runs stored for it (only where there are several)."""
+    from microverse.bench.agreement import agreement_summary
+    from microverse.store.judgments import judge_ratings
+
+    found: dict[str, dict[str, dict]] = {}
+    for model in models:
+        per_dim = {dim.value: ratings for dim, ratings in judge_ratings(db, model).items()
+                   if len({rater for rater, _, _ in ratings}) > 1}
+        if per_dim:
+            found[model] = {dim: agreement_summary(ratings, source=str(db)) for dim, ratings in per_dim.items()}
+    return found
+
+
 def register(app: typer.Typer) -> None:
     app.command("score")(score)
     app.command("compare")(compare)
@@ -112,19 +126,21 @@ def score(
     summaries = [summarise(score_model(loaded.benchmark, j, policy.value, weights.value), resamples=resamples,
                            seed=seed) for j in judgments]
     settings = dict(policy=policy.value, weights=weights.value, resamples=resamples)
+    agreement = judge_agreement(db, [j.model for j in judgments]) if db is not None else {}
     if format == ReportFormat.json:
         from microverse.report.json_report import results_json
 
-        write_output(json.dumps(results_json(summaries, seed=seed, per_task=per_task, **settings), ensure_ascii=False,
+        write_output(json.dumps(results_json(summaries, seed=seed, per_task=per_task, agreement=agreement, **settings), ensure_ascii=False,
                                 indent=2), out)
     elif format == ReportFormat.md:
         from microverse.report.markdown import markdown_report
 
-        write_output(markdown_report(summaries, reference=reference, **settings), out)
+        write_output(markdown_report(summaries, reference=reference, agreement=agreement, **settings), out)
     else:
         from microverse.report.html import html_report
 
-        write_output(html_report(summaries, loaded.benchmark, reference=reference, **settings), out)
+        write_output(html_report(summaries, loaded.benchmark, reference=reference, agreement=agreement, **settings),
+                     out)
 
 
 @clean_errors

@@ -62,7 +62,8 @@ def _task_views(benchmark: Benchmark, summaries: list[ModelSummary]) -> list[dic
 
 
 def html_report(summaries: list[ModelSummary], benchmark: Benchmark, *, policy: str, weights: str,
-                resamples: int, reference: bool = False, title: str = "MicroWorldBench results") -> str:
+                resamples: int, reference: bool = False, title: str = "MicroWorldBench results",
+                agreement: dict[str, dict[str, dict]] | None = None) -> str:
     env = Environment(loader=PackageLoader("microverse.report", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     ranked = sorted(summaries, key=lambda s: (s.average.mean is None, -(s.average.mean or 0.0), s.model))
@@ -83,7 +84,8 @@ def html_report(summaries: list[ModelSummary], benchmark: Benchmark, *, policy: 
         levels=[lv.value for lv in LEVELS], dimensions=[d.title for d in DIMENSIONS],
         dimension_keys=[d.value for d in DIMENSIONS], models=[s.model for s in ranked],
         reference=reference_rows() if reference else {}, corrections=CORRECTIONS if policy == "corrected" else {},
-        level_chart=level_chart, dimension_chart=dimension_chart, tasks=_task_views(benchmark, ranked))
+        level_chart=level_chart, dimension_chart=dimension_chart, tasks=_task_views(benchmark, ranked),
+        agreement=agreement or {})
 
 
 __all__ = ["html_report"]

@@ -59,7 +59,8 @@ def tasks_json(summary: ModelSummary) -> list[dict[str, Any]]:
 
 
 def results_json(summaries: list[ModelSummary], *, policy: str, weights: str, resamples: int, seed: int,
-                 confidence: float = 0.95, per_task: bool = False) -> dict[str, Any]:
+                 confidence: float = 0.95, per_task: bool = False,
+                 agreement: dict[str, dict[str, dict]] | None = None) -> dict[str, Any]:
     models = {s.model: model_json(s) | ({"tasks": tasks_json(s)} if per_task else {}) for s in summaries}
     return {
         "policy": policy,
@@ -67,4 +68,5 @@ def results_json(summaries: list[ModelSummary], *, policy: str, weights: str, re
         "bootstrap": {"resamples": resamples, "seed": seed, "confidence": confidence},
         "corrections": CORRECTIONS if policy == "corrected" else {},
         "models": models,
+        "judge_agreement": agreement or {},
     }

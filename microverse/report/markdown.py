@@ -52,8 +52,23 @@ def table_rows(summaries: list[ModelSummary], *, with_ci: bool = True, reference
     return "\n".join(lines) + "\n"
 
 
+def agreement_rows(agreement: dict[str, dict[str, dict]]) -> list[str]:
+    """Judge-vs-judge agreement per model and dimension (items are single criteria)."""
+    if not agreement:
+        return []
+    lines = ["## Judge agreement", "", "Items are single criteria of single videos; raters are judge runs.", "",
+             "| Model | Dimension | Judges | Items | Mean pairwise Cohen's κ | Krippendorff's α |",
+             "|---|---|---|---|---|---|"]
+    fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+    for model, dims in agreement.items():
+        for dim, s in dims.items():
+            lines.append(f"| {_escape(model)} | {dim} | {s['n_raters']} | {s['n_items']} | "
+                         f"{fmt(s['cohen_kappa_mean'])} | {fmt(s.get('krippendorff_alpha'))} |")
+    return lines + [""]
+
+
 def markdown_report(summaries: list[ModelSummary], *, policy: str, weights: str, resamples: int,
-                    reference: bool = False) -> str:
+                    reference: bool = False, agreement: dict[str, dict[str, dict]] | None = None) -> str:
     lines = ["# MicroWorldBench results", "",
              f"Policy **{policy}**, weights **{weights}**. Cells are means over tasks with a 95% bootstrap "
              f"interval ({resamples} resamples over tasks) in brackets.", ""]
@@ -73,6 +88,7 @@ def markdown_report(summaries: list[ModelSummary], *, policy: str, weights: str,
         lines.append(f"| {_escape(sc.model)} | {sc.valid_tasks} | {sc.benchmark_tasks} | {rate:.1f}% | "
                      f"{shown or '-'} | {_escape(notes) or '-'} |")
     lines += ["", table_rows(summaries, reference=reference)]
+    lines += agreement_rows(agreement or {})
     if policy == "corrected":
         lines += ["## Corrections to the official scoring applied", ""]
         lines += [f"- **{code}** {text}" for code, text in CORRECTIONS.items()]

@@ -36,3 +36,26 @@ def test_score_db_json_and_run_selection(tmp_path):
     assert tiny["valid_tasks"] == 4
     assert set(tiny["levels"]) == {"Organ-level", "Cellular-level", "Subcellular-level"}
     assert tiny["coverage"]["missing_tasks"] == []
+
+
+def test_reports_show_agreement_between_judges(tmp_path):
+    bench = write_canonical(tiny_benchmark(3), tmp_path / "bench.json")
+    videos = tmp_path / "videos"
+    for index in range(1, 4):
+        make_video(videos / f"{index}.mp4", frames=8)
+    db = tmp_path / "s.sqlite"
+    with FakeJudge() as judge:
+        assert run_eval(judge, bench, videos, db).returncode == 0
+        assert run_eval(judge, bench, videos, db, "--judge-model", "second-judge").returncode == 0
+    result = runner.invoke(app, ["score", "--db", str(db), "--benchmark", str(bench), "--judge", "fake-judge",
+                                 "--format", "json"])
+    assert result.exit_code == 0, result.output
+    agreement = json.loads(result.stdout)["judge_agreement"]["tiny"]
+    assert set(agreement) == {"scientific", "visual", "instruction"}
+    assert agreement["visual"]["n_raters"] == 2
+    markdown = runner.invoke(app, ["score", "--db", str(db), "--benchmark", str(bench), "--judge", "fake-judge"])
+    assert "## Judge agreement" in markdown.stdout
+    page = tmp_path / "r.html"
+    runner.invoke(app, ["score", "--db", str(db), "--benchmark", str(bench), "--judge", "fake-judge",
+                        "--format", "html", "--out", str(page)])
+    assert "Judge agreement" in page.read_text()
