@@ -130,8 +130,8 @@ def score(
     if format == ReportFormat.json:
         from microverse.report.json_report import results_json
 
-        write_output(json.dumps(results_json(summaries, seed=seed, per_task=per_task, agreement=agreement, **settings), ensure_ascii=False,
-                                indent=2), out)
+        data = results_json(summaries, seed=seed, per_task=per_task, agreement=agreement, **settings)
+        write_output(json.dumps(data, ensure_ascii=False, indent=2), out)
     elif format == ReportFormat.md:
         from microverse.report.markdown import markdown_report
 
