@@ -9,6 +9,7 @@ from typing import Annotated, Any, Callable, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from microverse.errors import MicroverseError
 
@@ -16,6 +17,26 @@ console = Console()
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Which optional extra brings each top-level module that commands import lazily.
+EXTRA_OF_MODULE = {
+    **dict.fromkeys(("torch", "diffusers", "transformers", "accelerate", "peft", "safetensors", "sentencepiece"),
+                    "model"),
+    **dict.fromkeys(("pandas", "pyarrow", "scenedetect", "cv2", "rapidocr_onnxruntime", "yt_dlp"), "data"),
+    "ray": "ray",
+    **dict.fromkeys(("fastapi", "uvicorn", "starlette", "multipart"), "web"),
+}
+
+
+def missing_extra_message(exc: ModuleNotFoundError) -> str | None:
+    """One line naming the extra to install for a missing optional module, or None if it is not one of ours."""
+    module = (exc.name or "").split(".")[0]
+    extra = EXTRA_OF_MODULE.get(module)
+    if extra is None:
+        return None
+    first = "pip install torch==2.13.0 (or your CUDA build), then " if extra == "model" else ""
+    return (f"this command needs the '{extra}' extra (module {module!r} is not installed) "
+            f"(fix: {first}pip install 'microverse[{extra}]')")
 
 BenchmarkOption = Annotated[
     Path | None,
@@ -26,7 +47,7 @@ BenchmarkOption = Annotated[
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one error line to stderr and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -39,6 +60,11 @@ def clean_errors(func: F) -> F:
             return func(*args, **kwargs)
         except MicroverseError as exc:
             raise fail(exc.render(), exc.exit_code) from None
+        except ModuleNotFoundError as exc:
+            message = missing_extra_message(exc)
+            if message is None:
+                raise
+            raise fail(message) from None
         except KeyboardInterrupt:
             raise fail("interrupted; finished work is saved, rerun the same command to resume", 130) from None
         except BrokenPipeError:
