@@ -26,7 +26,8 @@ def _require_model_extra() -> None:
         import torch  # noqa: F401
     except ImportError:
         raise MicroverseError("this command needs the model extra",
-                              fix="pip install torch, then pip install 'microverse[model]'") from None
+                              fix="pip install torch==2.13.0 (CPU) or your CUDA build first, "
+                                  "then pip install 'microverse[model]'") from None
 
 
 @model_app.command("tiny")
@@ -155,7 +156,8 @@ def train(
         raise MicroverseError(f"--mixed-precision must be bf16, fp16 or no, got {mixed_precision!r}")
     _require_model_extra()
     from microverse.model.configs import TrainSettings
-    from microverse.model.training.trainer import TrainJob, train as run_training
+    from microverse.model.training.trainer import TrainJob
+    from microverse.model.training.trainer import train as run_training
 
     settings = TrainSettings(learning_rate=learning_rate, batch_size=batch_size, micro_batch_size=micro_batch_size,
                              max_steps=max_steps, weight_decay=weight_decay, mixed_precision=mixed_precision,
