@@ -50,7 +50,7 @@ def main() -> None:
             "bench validate": cli + ["bench", "validate", "--benchmark", str(args.benchmark)],
             "python startup + import microverse.cli.app": [sys.executable, "-c", "import microverse.cli.app"],
         }
-        print(f"| command | best (s) | median (s) | runs |\n|---|---|---|---|")
+        print("| command | best (s) | median (s) | runs |\n|---|---|---|---|")
         for name, cmd in cases.items():
             times = timed(cmd, args.runs)
             print(f"| {name} | {min(times):.2f} | {statistics.median(times):.2f} | {args.runs} |")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import tiny_benchmark
+
 from microverse.bench.models import Dimension
 from microverse.judge.answers import BadAnswer, majority, parse_answer
 from microverse.judge.prompt import PROMPT_VERSION, answer_schema, build_prompt

@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import SECRET, tiny_benchmark
 from fake_judge import FakeJudge
-from microverse.bench.canonical import write_canonical
 from videos import make_video
+
+from microverse.bench.canonical import write_canonical
 
 COMPARED = ("task", "dimension", "status", "scores", "reasoning", "raw_response", "failure", "n_criteria")
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import json
+import re
 import sqlite3
 
 import pytest
-
 from conftest import tiny_benchmark
 from fake_judge import expected_scores
+
 from microverse.bench.models import Dimension
 from microverse.errors import MicroverseError
 from microverse.judge.engine import Engine, RunIdentity, RunStats, plan

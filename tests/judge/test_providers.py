@@ -9,7 +9,12 @@ import pytest
 
 from microverse.errors import MicroverseError
 from microverse.judge.providers import (
-    ChatRequest, OpenAIChatProvider, ProviderError, ProviderStopped, RetryPolicy, parse_retry_after,
+    ChatRequest,
+    OpenAIChatProvider,
+    ProviderError,
+    ProviderStopped,
+    RetryPolicy,
+    parse_retry_after,
 )
 
 FAST = RetryPolicy(max_attempts=4, base_delay_s=0.01, max_delay_s=0.05)

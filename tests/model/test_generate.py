@@ -13,7 +13,6 @@ from microverse.cli.app import app
 from microverse.errors import MicroverseError
 from microverse.model.pipelines import generate as gen
 from microverse.model.pipelines.video_io import read_video
-from tests.model.conftest import SMALL
 
 runner = CliRunner()
 

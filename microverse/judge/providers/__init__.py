@@ -5,8 +5,17 @@ local Hugging Face model. Both implement :class:`JudgeProvider`. See docs/judge.
 """
 
 from microverse.judge.providers.base import (
-    ChatRequest, ChatResult, DownscaleHook, ImageURLs, JudgeProvider, ProviderError, ProviderStopped, Usage, UsageMeter,
-    decode_data_url, jpeg_data_url,
+    ChatRequest,
+    ChatResult,
+    DownscaleHook,
+    ImageURLs,
+    JudgeProvider,
+    ProviderError,
+    ProviderStopped,
+    Usage,
+    UsageMeter,
+    decode_data_url,
+    jpeg_data_url,
 )
 from microverse.judge.providers.keys import API_KEY_ENV, api_key_from_env, redact
 from microverse.judge.providers.openai_compat import OpenAIChatProvider

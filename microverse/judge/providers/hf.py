@@ -17,7 +17,13 @@ import time
 
 from microverse.errors import MicroverseError
 from microverse.judge.providers.base import (
-    ChatRequest, ChatResult, DownscaleHook, ProviderError, Usage, UsageMeter, decode_data_url,
+    ChatRequest,
+    ChatResult,
+    DownscaleHook,
+    ProviderError,
+    Usage,
+    UsageMeter,
+    decode_data_url,
 )
 from microverse.judge.providers.retry import CircuitBreaker
 

@@ -19,7 +19,14 @@ import time
 from typing import Any
 
 from microverse.judge.providers.base import (
-    ChatRequest, ChatResult, DownscaleHook, ImageURLs, ProviderError, ProviderStopped, Usage, UsageMeter,
+    ChatRequest,
+    ChatResult,
+    DownscaleHook,
+    ImageURLs,
+    ProviderError,
+    ProviderStopped,
+    Usage,
+    UsageMeter,
 )
 from microverse.judge.providers.keys import API_KEY_ENV, api_key_from_env, redact
 from microverse.judge.providers.retry import CircuitBreaker, RetryPolicy, parse_retry_after
