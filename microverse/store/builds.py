@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from microverse.errors import MicroverseError
-from microverse.store.db import connect, migrate, transaction
+from microverse.store.db import open_component, transaction
 
 COMPONENT = "builds"
 
@@ -100,17 +100,9 @@ def _now() -> str:
 
 def open_build(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     """Open (and migrate unless read-only) a build's database; read-only needs an existing build."""
-    if readonly and not Path(path).is_file():
-        raise MicroverseError("build database not found", file=str(path),
-                              fix="pass --db with the file `microverse build tasks` wrote")
-    conn = connect(path, readonly=readonly)
-    if not readonly:
-        migrate(conn, COMPONENT, MIGRATIONS)
-    elif conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'build_tasks'").fetchone() is None:
-        conn.close()
-        raise MicroverseError("this database holds no build", file=str(path),
-                              fix="start one with `microverse build tasks VIDEOS.jsonl --db ...`")
-    return conn
+    return open_component(path, COMPONENT, MIGRATIONS, readonly=readonly, marker_table="build_tasks", what="build",
+                          missing_fix="pass --db with the file `microverse build tasks` wrote",
+                          empty_fix="start one with `microverse build tasks VIDEOS.jsonl --db ...`")
 
 
 # ---------------------------------------------------------------- sources and tasks

@@ -100,3 +100,20 @@ def _statements(script: str) -> list[str]:
     if buffer.strip():
         raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
     return statements
+
+
+def open_component(path: str | Path, component: str, migrations: Sequence[str], *, readonly: bool,
+                   marker_table: str, missing_fix: str, empty_fix: str, what: str,
+                   error: type[MicroverseError] = MicroverseError) -> sqlite3.Connection:
+    """Open one component's database: migrated when writing; when reading, it must exist and hold
+    ``marker_table``, else ``error`` names the file and the command that creates it."""
+    if readonly and not Path(path).is_file():
+        raise error(f"{what} database not found", file=str(path), fix=missing_fix)
+    conn = connect(path, readonly=readonly)
+    if not readonly:
+        migrate(conn, component, migrations)
+    elif conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                      (marker_table,)).fetchone() is None:
+        conn.close()
+        raise error(f"this database holds no {what}", file=str(path), fix=empty_fix)
+    return conn

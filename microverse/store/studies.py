@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from microverse.errors import MicroverseError
-from microverse.store.db import connect, migrate, transaction
+from microverse.store.db import open_component, transaction
 
 COMPONENT = "studies"
 
@@ -122,17 +122,10 @@ def _now() -> str:
 
 def open_studies(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     """Open (and migrate unless read-only) the database holding studies."""
-    if readonly and not Path(path).is_file():
-        raise NotFound("study database not found", file=str(path),
-                       fix="pass --db with the file `microverse human create-preference` (or create-annotation) wrote")
-    conn = connect(path, readonly=readonly)
-    if not readonly:
-        migrate(conn, COMPONENT, MIGRATIONS)
-    elif conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'studies'").fetchone() is None:
-        conn.close()
-        raise NotFound("this database holds no studies", file=str(path),
-                       fix="create one with `microverse human create-preference` (or create-annotation)")
-    return conn
+    return open_component(
+        path, COMPONENT, MIGRATIONS, readonly=readonly, marker_table="studies", what="study", error=NotFound,
+        missing_fix="pass --db with the file `microverse human create-preference` (or create-annotation) wrote",
+        empty_fix="create one with `microverse human create-preference` (or create-annotation)")
 
 
 def create_study(conn: sqlite3.Connection, name: str, kind: str, config: dict[str, Any],
