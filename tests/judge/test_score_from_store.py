@@ -16,16 +16,22 @@ from tests.judge.videos import make_video
 runner = CliRunner()
 
 
-def test_score_db_json_and_run_selection(tmp_path):
-    bench = write_canonical(tiny_benchmark(4), tmp_path / "bench.json")
+def judged_twice(tmp_path, n_tasks: int, *second_run: str):
+    """A benchmark and a store holding two eval runs of model 'tiny': the default one and ``second_run``."""
+    bench = write_canonical(tiny_benchmark(n_tasks), tmp_path / "bench.json")
     videos = tmp_path / "videos"
-    for index in range(1, 5):
+    for index in range(1, n_tasks + 1):
         make_video(videos / f"{index}.mp4", frames=8)
     db = tmp_path / "s.sqlite"
     with FakeJudge() as judge:
         assert run_eval(judge, bench, videos, db).returncode == 0
-        # a second run of the same model with other frame settings must not be mixed in
-        assert run_eval(judge, bench, videos, db, "--frames", "4").returncode == 0
+        assert run_eval(judge, bench, videos, db, *second_run).returncode == 0
+    return bench, db
+
+
+def test_score_db_json_and_run_selection(tmp_path):
+    # a second run of the same model with other frame settings must not be mixed in
+    bench, db = judged_twice(tmp_path, 4, "--frames", "4")
     mixed = runner.invoke(app, ["score", "--db", str(db), "--benchmark", str(bench)])
     assert mixed.exit_code == 2 and "never mixed" in mixed.output and "--settings" in mixed.output
     settings = mixed.output.split("--settings ")[1].split()[0].rstrip(").")
@@ -39,14 +45,7 @@ def test_score_db_json_and_run_selection(tmp_path):
 
 
 def test_reports_show_agreement_between_judges(tmp_path):
-    bench = write_canonical(tiny_benchmark(3), tmp_path / "bench.json")
-    videos = tmp_path / "videos"
-    for index in range(1, 4):
-        make_video(videos / f"{index}.mp4", frames=8)
-    db = tmp_path / "s.sqlite"
-    with FakeJudge() as judge:
-        assert run_eval(judge, bench, videos, db).returncode == 0
-        assert run_eval(judge, bench, videos, db, "--judge-model", "second-judge").returncode == 0
+    bench, db = judged_twice(tmp_path, 3, "--judge-model", "second-judge")
     result = runner.invoke(app, ["score", "--db", str(db), "--benchmark", str(bench), "--judge", "fake-judge",
                                  "--format", "json"])
     assert result.exit_code == 0, result.output
