@@ -23,7 +23,6 @@ from microverse.bench.judgments import DimensionJudgment, ModelJudgments
 from microverse.bench.models import DIMENSIONS, Benchmark, Criterion, Dimension, Level, Task, WeightSource
 
 Policy = Literal["official", "corrected"]
-POLICIES: tuple[str, ...] = ("official", "corrected")
 
 CORRECTIONS = {
     "C1": "criteria are matched to scores by position, whatever their keys (d11..d55 are not lost)",

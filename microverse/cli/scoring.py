@@ -122,6 +122,9 @@ def score(
     if format == ReportFormat.html and out is None:
         raise MicroverseError("--format html needs --out FILE.html")
     loaded = load_benchmark(benchmark)
+    if weights == WeightsName.raw and not loaded.benchmark.has_raw_weights:
+        raise MicroverseError("this benchmark carries no raw weights for every criterion", file=str(loaded.path),
+                              fix="score with --weights normalised, or use the official three-file layout")
     judgments = load_judgments(official_results, db, model, RunSelection(judge, prompt_version, settings))
     summaries = [summarise(score_model(loaded.benchmark, j, policy.value, weights.value), resamples=resamples,
                            seed=seed) for j in judgments]

@@ -94,3 +94,16 @@ def test_canonical_schema_errors_name_the_task(tmp_path):
     canonical.write_text(json.dumps(data))
     out = run("bench", "stats", "--benchmark", str(canonical))
     assert "task 1" in out and "bench.json" in out
+
+
+def test_raw_weights_requested_where_there_are_none(tmp_path):
+    bench = official_files(tmp_path / "b", GOOD)
+    canonical = tmp_path / "bench.json"
+    runner.invoke(app, ["bench", "export", "--benchmark", str(bench), "--out", str(canonical)])
+    data = json.loads(canonical.read_text())
+    data["tasks"][0]["rubrics"]["visual"][0]["raw_weight"] = None
+    canonical.write_text(json.dumps(data))
+    res = tmp_path / "res"
+    write_results(res, "M", [result_item(1, [1], [1], [1, 0])])
+    out = run("score", "--official-results", str(res), "--benchmark", str(canonical), "--weights", "raw")
+    assert "no raw weights" in out and "--weights normalised" in out
