@@ -37,3 +37,21 @@ def test_model_tiny_command_writes_a_loadable_folder(tmp_path):
     assert result.exit_code == 0, result.output
     pipe = WanPipeline.from_pretrained(tmp_path / "tiny")
     assert pipe.transformer.config.num_layers == 2 and pipe.vae.config.z_dim == 16
+
+
+def test_real_wan21_configs_build_the_published_architecture():
+    """The 1.3B transformer and the VAE built from our configs have the published weight counts
+    (fp32 files of 5.68 GB and 508 MB); built on the meta device, so no memory is used."""
+    import torch
+    from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanTransformer3DModel
+
+    from microverse.model.configs import tiny
+
+    with torch.device("meta"):
+        transformer = WanTransformer3DModel(**tiny.WAN21_1_3B_TRANSFORMER)
+        vae = AutoencoderKLWan(**tiny.WAN21_VAE)
+    assert sum(p.numel() for p in transformer.parameters()) == 1_418_996_800
+    assert sum(p.numel() for p in vae.parameters()) == 126_892_531
+    assert vae.config.latents_std[0] == 2.8184 and transformer.config.text_dim == 4096
+    scheduler = UniPCMultistepScheduler(**tiny.SCHEDULER)
+    assert scheduler.config.flow_shift == 3.0 and scheduler.config.use_flow_sigmas

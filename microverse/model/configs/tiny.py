@@ -18,7 +18,13 @@ TEXT_ENCODER = dict(d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4, rela
 # Wan2.1-T2V-1.3B-Diffusers samples with UniPC in flow mode, shift 3.0 (the 480p setting).
 SCHEDULER = dict(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0, num_train_timesteps=1000)
 
-# Real Wan2.1-T2V-1.3B transformer (its diffusers config), for benchmarks with random weights.
+# Real Wan2.1-T2V-1.3B components, for benchmarks with random weights. Checked against the values the
+# published Wan-AI/Wan2.1-T2V-1.3B-Diffusers folder was converted with: huggingface/diffusers
+# scripts/convert_wan_to_diffusers.py ("Wan-T2V-1.3B": 12 heads x 128, ffn 8960, 30 layers, freq 256,
+# text_dim 4096 = the d_model of its UMT5-XXL text encoder, google/umt5-xxl; rope_max_seq_len is the
+# class default 1024), its VAE is `AutoencoderKLWan()` with the class defaults (spelled out below; the
+# latents_mean/std defaults are the real ones), and its scheduler is the UniPC flow-mode one above
+# (flow_shift 3.0, diffusers PR #10922). tests/model/test_configs.py pins these values.
 WAN21_1_3B_TRANSFORMER = dict(
     patch_size=(1, 2, 2), num_attention_heads=12, attention_head_dim=128, in_channels=16, out_channels=16,
     text_dim=4096, freq_dim=256, ffn_dim=8960, num_layers=30, cross_attn_norm=True,
