@@ -10,21 +10,18 @@ round trip (POST + redirect, one SQLite transaction) through FastAPI's test clie
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "human"))
-from studykit import make_benchmark, make_videos  # noqa: E402
-
-from microverse.bench.agreement import agreement_summary  # noqa: E402
-from microverse.bench.canonical import write_canonical  # noqa: E402
-from microverse.human import study as hs  # noqa: E402
-from microverse.human.stats import preference_results  # noqa: E402
-from microverse.store import studies as store  # noqa: E402
+from microverse.bench.agreement import agreement_summary
+from microverse.bench.canonical import write_canonical
+from microverse.human import study as hs
+from microverse.human.stats import preference_results
+from microverse.store import studies as store
+from microverse.testing.studies import make_benchmark, make_videos
 
 
 def ratings(items: int, raters: int, missing: float, seed: int = 0) -> list[tuple]:

@@ -9,6 +9,7 @@ make it serve ``/etc/passwd`` either.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -43,3 +44,39 @@ def inside_folders(path: str | Path, folders: list[str | Path]) -> Path | None:
         if resolved.is_relative_to(root) and resolved.is_file():
             return resolved
     return None
+
+
+def frame_rate(path: str | Path) -> float | None:
+    """The constant frame rate of ``path`` in frames per second, or None where it cannot be trusted.
+
+    None means: unreadable file, no video stream, no rate in the container, or a variable
+    rate (the average and the container's base rate differ by more than 1%). The player
+    then turns frame stepping off instead of guessing a rate, so a frame step never lands
+    between frames or skips one. Cached per file version (path, size, mtime): an item page
+    is rendered on every click, and a probe opens the file.
+    """
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return None
+    return _probe_rate(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _probe_rate(path: str, size: int, mtime_ns: int) -> float | None:
+    import av  # core dependency; lazy so importing the study code stays cheap
+
+    try:
+        with av.open(path) as container:
+            if not container.streams.video:
+                return None
+            stream = container.streams.video[0]
+            average, base = stream.average_rate, stream.guessed_rate or stream.base_rate
+    except (av.FFmpegError, OSError, ValueError):
+        return None
+    rate = average or base
+    if not rate or rate <= 0:
+        return None
+    if average and base and abs(float(average) - float(base)) > 0.01 * float(base):
+        return None
+    return float(rate)

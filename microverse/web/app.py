@@ -28,7 +28,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from microverse.build import review
 from microverse.errors import MicroverseError
 from microverse.human import study as hs
-from microverse.human.videos import inside_folders
+from microverse.human.videos import frame_rate, inside_folders
 from microverse.store import studies as store
 from microverse.store.studies import Conflict, Forbidden, NotFound, Study
 
@@ -91,6 +91,30 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
             raise Forbidden("not logged in", fix="open the start page and enter your rater token")
         return hs.authenticate(conn, token, study_name)
 
+    def video_slots(study: Study, rater: str, item: store.Item) -> list[str]:
+        """The slots a page shows: positions A/B/C (blinded) for a preference item, else ``main``."""
+        if study.kind == hs.PREFERENCE:
+            return list(hs.POSITIONS[: len(item.payload["videos"])])
+        return ["main"] if "video" in item.payload else []
+
+    def video_file(study: Study, rater: str, item: store.Item, slot: str) -> Path | None:
+        """The file behind a slot, only if it resolves inside an allowed folder."""
+        if study.kind == hs.PREFERENCE:
+            path = item.payload["videos"][hs.layout(study, rater, item)[hs.POSITIONS.index(slot)]]
+        else:
+            path = item.payload["video"]
+        return inside_folders(path, [*study.config.get("video_folders", {}).values(), *extra_video_folders])
+
+    def players(study: Study, rater: str, item: store.Item) -> list[dict[str, Any]]:
+        """What each player needs; ``fps`` is the file's own rate (None: frame stepping is turned off)."""
+        shown = []
+        for slot in video_slots(study, rater, item):
+            resolved = video_file(study, rater, item, slot)
+            shown.append({"slot": slot, "src": f"/study/{study.name}/video/{item.key}/{slot}",
+                          "label": f"Video {slot}" if study.kind == hs.PREFERENCE else None,
+                          "fps": frame_rate(resolved) if resolved else None})
+        return shown
+
     @app.get("/", response_class=HTMLResponse)
     def home(request: Request) -> Response:
         with database() as conn:
@@ -148,10 +172,9 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
             context = dict(study=study, rater=rater, item=item, answers=mine, current=current, number=position + 1,
                            total=len(order), previous=order[position - 1] if position > 0 else None,
                            next=order[position + 1] if position + 1 < len(order) else None,
-                           progress=hs.progress(conn, study, rater))
+                           progress=hs.progress(conn, study, rater), players=players(study, rater, item))
             if study.kind == hs.PREFERENCE:
-                shown = hs.layout(study, rater, item)
-                context["slots"] = list(hs.POSITIONS[: len(shown)])
+                context["slots"] = video_slots(study, rater, item)
                 # the rater sees positions only; their own past answer is shown as the position they picked
                 context["picked"] = {q: (a.detail or {}).get("position") if a else None for q, a in mine.items()}
                 return render("preference.html", **context)
@@ -204,17 +227,9 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
         with database() as conn:
             study, rater = rater_for(request, conn, name)
             item = store.get_item(conn, study, key)
-            if study.kind == hs.PREFERENCE:
-                shown = hs.layout(study, rater, item)
-                if len(slot) != 1 or slot not in hs.POSITIONS[: len(shown)]:
-                    raise NotFound(f"no video slot {slot!r}")
-                path = item.payload["videos"][shown[hs.POSITIONS.index(slot)]]
-            elif slot == "main":
-                path = item.payload["video"]
-            else:
+            if slot not in video_slots(study, rater, item):
                 raise NotFound(f"no video slot {slot!r}")
-            folders = [*study.config.get("video_folders", {}).values(), *extra_video_folders]
-            resolved = inside_folders(path, folders)
+            resolved = video_file(study, rater, item, slot)
             if resolved is None:
                 raise NotFound("video not available", fix="the file is missing or outside the configured video folders")
             return FileResponse(resolved)

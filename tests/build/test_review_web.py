@@ -7,12 +7,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from microverse.build.parse_rubric import parse_rubric
-from microverse.build.prompts import load_template
 from microverse.cli.app import app
 from microverse.human import study as hs
-from microverse.store import builds as store
 from microverse.store import studies
+from microverse.testing.studies import make_build
 
 pytest.importorskip("fastapi", reason="the web extra is not installed")
 from fastapi.testclient import TestClient  # noqa: E402
@@ -20,26 +18,11 @@ from fastapi.testclient import TestClient  # noqa: E402
 from microverse.web.app import create_app  # noqa: E402
 
 runner = CliRunner()
-RUBRIC = json.dumps({"a1": "Scientific Fidelity", "d1": "Spindle <b>forms</b>", "s1": "", "w1": "1.0",
-                     "a2": "Visual Quality", "d2": "Sharp", "s2": "+1", "w2": "1.5"})
-
-
-def answer(stage, item, parsed, raw="raw"):
-    t = load_template(stage)
-    return store.StoredAnswer(stage, item, t.name, t.sha256, "m", "ok", raw, parsed, None)
 
 
 @pytest.fixture
 def build_db(tmp_path):
-    db = tmp_path / "build.sqlite"
-    conn = store.open_build(db)
-    store.add_sources(conn, [(f"v{i}", {"title": f"Video {i}", "url": f"https://x/{i}"}) for i in (1, 2)])
-    for i in (1, 2):
-        store.save_answer(conn, answer("tasks", f"v{i}", {"prompt": f"Task {i}", "requirement": f"Requirement {i}"}))
-        store.save_answer(conn, answer("classify", str(i), {"level": "Cellular-level"}))
-        store.save_answer(conn, answer("rubrics", str(i), [c.to_json() for c in parse_rubric(RUBRIC)], RUBRIC))
-    conn.close()
-    return db
+    return make_build(tmp_path / "build.sqlite")
 
 
 def login(db, study, rater):

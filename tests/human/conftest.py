@@ -1,17 +1,14 @@
-"""Fixtures for the human-study tests (data builders live in studykit.py, shared with tests/web)."""
+"""Fixtures for the human-study tests (data builders live in microverse.testing.studies)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # tests have no packages: make studykit importable
-from studykit import make_benchmark, make_videos  # noqa: E402
-
 from microverse.bench.canonical import write_canonical
 from microverse.bench.models import Benchmark
+from microverse.testing.studies import make_benchmark, make_videos
 
 
 @pytest.fixture

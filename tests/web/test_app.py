@@ -164,3 +164,18 @@ def test_serve_refuses_remote_bind_without_flag(site):
     assert result.exit_code == 2 and "--allow-remote" in result.output
     result = CliRunner().invoke(app, ["serve", "--db", str(site.root / "missing.db")])
     assert result.exit_code == 2 and "database not found" in result.output
+
+
+def test_players_step_at_the_file_rate_or_not_at_all(tmp_path, site_factory, site):
+    from microverse.testing.studies import video_bytes
+
+    real = site_factory(tmp_path / "real", video_bytes(frames=4, fps=12, container="mp4", codec="libx264"))
+    page = client_for(real, "pref/ann").get("/study/pref/item/0").text
+    assert page.count('data-fps="12.0"') == 3 and "12 fps" in page and "disabled" not in page
+    page = client_for(real, "ann/expert").get("/study/ann/item/0:Sora").text
+    assert 'data-fps="12.0"' in page
+
+    # the default site's videos are not videos: no rate, so stepping is off and says why
+    page = client_for(site, "pref/ann").get("/study/pref/item/0").text
+    assert "data-fps" not in page and page.count("Frame stepping is off") == 3
+    assert page.count('class="step" data-step="1" title="next frame (.)" disabled') == 3

@@ -1,4 +1,4 @@
-"""End to end in a real browser: Debian's chromium driven by Playwright clicks through a study.
+"""End to end in a real browser: Debian's chromium driven by Playwright clicks through a preference study.
 
 Skips (with the reason) where /usr/bin/chromium or the playwright package is absent; never
 downloads a browser.
@@ -6,135 +6,90 @@ downloads a browser.
 
 from __future__ import annotations
 
-import io
-import socket
-import threading
-import time
-from pathlib import Path
-
 import pytest
 
 from microverse.human import study as hs
 from microverse.store import studies as store
-
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+from microverse.testing.studies import video_bytes
 
 pytestmark = [pytest.mark.web, pytest.mark.slow]
+FPS = 8  # the test videos' real rate; the player must step 1/8 s per frame, not the old 1/16 s guess
 
 
-def webm_bytes(frames: int = 16, fps: int = 8) -> bytes:
-    """A tiny real VP9 video (2 s), so playback and scrubbing can be checked."""
-    import av
-    import numpy as np
-
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format="webm") as container:
-        stream = container.add_stream("libvpx-vp9", rate=fps)
-        stream.width = stream.height = 64
-        stream.pix_fmt = "yuv420p"
-        for i in range(frames):
-            image = np.full((64, 64, 3), i * 15, dtype=np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return buffer.getvalue()
+def video_time(page) -> float:
+    return page.evaluate("document.querySelector('video').currentTime")
 
 
-@pytest.fixture
-def server(tmp_path, site_factory):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found (install Debian's chromium: apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    uvicorn = pytest.importorskip("uvicorn")
-    from microverse.web.app import create_app
+def test_click_through_preference_study(tmp_path, site_factory, live_server, chrome):
+    site = site_factory(tmp_path, video_bytes(frames=16, fps=FPS))
+    with live_server(site.db) as url:
+        page = chrome.page()
+        page.goto(url + "/")
+        page.fill("#token", "mv_not_a_token")
+        page.click("#login")
+        assert "unknown rater token" in page.inner_text("main")
+        page.fill("#token", site.tokens["pref/ann"])
+        page.click("#login")
+        page.wait_for_url(url + "/study/pref")
+        page.click("#continue")
+        page.wait_for_url("**/item/*")
+        first = page.url.rsplit("/", 1)[1]
+        assert "<script>alert(1)</script>" in page.inner_text("#prompt")  # shown as text, not run
 
-    site = site_factory(tmp_path, webm_bytes())
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(create_app(site.db), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 10
-    while not srv.started:
-        assert time.time() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield site, f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=5)
+        # video playback with frame scrubbing at the file's own rate
+        assert page.get_attribute("#player-A", "data-fps") == "8.0"
+        assert "8 fps" in page.inner_text("#player-A")
+        page.wait_for_function("document.querySelector('video').readyState >= 1", timeout=10000)
+        assert page.evaluate("document.querySelector('video').duration") == pytest.approx(16 / FPS, abs=0.3)
+        page.evaluate("""() => { const s = document.querySelector('.scrubber');
+                                 s.value = 500; s.dispatchEvent(new Event('input')); }""")
+        page.wait_for_function("Math.abs(document.querySelector('video').currentTime - 1.0) < 0.15")
+        start = video_time(page)
+        page.keyboard.press(".")   # one frame forward on every player
+        page.wait_for_function(f"document.querySelector('video').currentTime > {start}")
+        one = video_time(page)
+        page.keyboard.press(".")
+        page.wait_for_function(f"document.querySelector('video').currentTime > {one}")
+        two = video_time(page)
+        page.click("#player-A button.step[data-step='-1']")
+        page.wait_for_function(f"document.querySelector('video').currentTime < {two}")
+        back = video_time(page)
+        assert two - one == pytest.approx(1 / FPS, abs=1e-3) and two - back == pytest.approx(1 / FPS, abs=1e-3)
+        assert int(one * FPS) == int(start * FPS + 1e-3) + 1   # the first step lands in the next frame
+        assert back == pytest.approx(one, abs=1e-3)
+        page.wait_for_function("document.querySelector('#player-A .time').textContent.includes('frame')")
+        frame = int(page.inner_text("#player-A .time").rsplit(" ", 1)[1])
+        assert frame == int(back * FPS) + 1   # the frame counter names the frame shown (1-based)
 
+        # keyboard: 2 picks video B for the current question (scientific), 0 a tie for visual
+        page.keyboard.press("2")
+        page.wait_for_selector("#q-scientific.answered")
+        page.keyboard.press("0")
+        page.wait_for_url(lambda u: not u.endswith("/" + first))  # item done: on to the next one
+        second = page.url.rsplit("/", 1)[1]
+        # mouse: A for scientific, then C for visual
+        page.click("#q-scientific button[value=A]")
+        page.wait_for_selector("#q-scientific.answered")
+        page.click("#q-visual button[value=C]")
+        page.wait_for_url(url + "/study/pref")
+        assert page.is_visible("#all-done")
 
-def test_click_through_preference_study(server):
-    from playwright.sync_api import sync_playwright
+        # going back shows my own answers, and changing one goes through the revision check
+        page.goto(f"{url}/study/pref/item/{first}")
+        assert page.get_attribute("#q-scientific button[value=B]", "class") == "picked"
+        page.click("#q-scientific button[value=A]")
+        page.wait_for_selector("#q-scientific button[value=A].picked")
 
-    site, url = server
-    dialogs: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        try:
-            # Playwright's wait_for_function evaluates strings, which our CSP forbids: bypass it for the
-            # driving page, and check below, in a page that keeps it, that our own pages break no rule.
-            page = browser.new_page(bypass_csp=True)
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            page.goto(url + "/")
-            page.fill("#token", "mv_not_a_token")
-            page.click("#login")
-            assert "unknown rater token" in page.inner_text("main")
-            page.fill("#token", site.tokens["pref/ann"])
-            page.click("#login")
-            page.wait_for_url(url + "/study/pref")
-            page.click("#continue")
-            page.wait_for_url("**/item/*")
-            first = page.url.rsplit("/", 1)[1]
-            assert "<script>alert(1)</script>" in page.inner_text("#prompt")  # shown as text, not run
-
-            # video playback with frame scrubbing
-            page.wait_for_function("document.querySelector('video').readyState >= 1", timeout=10000)
-            duration = page.evaluate("document.querySelector('video').duration")
-            assert duration == pytest.approx(2.0, abs=0.3)
-            page.evaluate("""() => { const s = document.querySelector('.scrubber');
-                                     s.value = 500; s.dispatchEvent(new Event('input')); }""")
-            page.wait_for_function("Math.abs(document.querySelector('video').currentTime - 1.0) < 0.15")
-            page.keyboard.press(".")   # one frame forward on every player (fps from data-fps, default 16)
-            page.wait_for_function("document.querySelector('video').currentTime > 1.0")
-
-            # keyboard: 2 picks video B for the current question (scientific), 0 a tie for visual
-            page.keyboard.press("2")
-            page.wait_for_selector("#q-scientific.answered")
-            page.keyboard.press("0")
-            page.wait_for_url(lambda u: not u.endswith("/" + first))  # item done: on to the next one
-            second = page.url.rsplit("/", 1)[1]
-            # mouse: A for scientific, then C for visual
-            page.click("#q-scientific button[value=A]")
-            page.wait_for_selector("#q-scientific.answered")
-            page.click("#q-visual button[value=C]")
-            page.wait_for_url(url + "/study/pref")
-            assert page.is_visible("#all-done")
-
-            # going back shows my own answers, and changing one goes through the revision check
-            page.goto(f"{url}/study/pref/item/{first}")
-            assert page.get_attribute("#q-scientific button[value=B]", "class") == "picked"
-            page.click("#q-scientific button[value=A]")
-            page.wait_for_selector("#q-scientific button[value=A].picked")
-            strict = browser.new_page()
-            violations: list[str] = []
-            strict.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
-            strict.goto(url + "/")
-            strict.fill("#token", site.tokens["pref/bob"])
-            strict.click("#login")
-            strict.click("#continue")
-            strict.wait_for_url("**/item/*")
-            strict.wait_for_load_state()
-            strict.keyboard.press("1")  # the static script runs under the policy: the shortcut works
-            strict.wait_for_selector("#q-scientific.answered")
-            assert violations == []
-        finally:
-            browser.close()
-    assert dialogs == []
+        strict = chrome.login(url, site.tokens["pref/bob"], bypass_csp=False)
+        violations: list[str] = []
+        strict.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+        strict.click("#continue")
+        strict.wait_for_url("**/item/*")
+        strict.wait_for_load_state()
+        strict.keyboard.press("1")  # the static script runs under the policy: the shortcut works
+        strict.wait_for_selector("#q-scientific.answered")
+        assert violations == []
+    assert chrome.dialogs == []
 
     conn = store.open_studies(site.db)
     study = store.get_study(conn, "pref")

@@ -18,20 +18,33 @@ function moveCurrent(delta) {
 
 function players() { return Array.from(document.querySelectorAll("figure.player")); }
 
+// The server reads each file's frame rate (data-fps); without one, stepping is off, never guessed.
+function frameRate(figure) { return parseFloat(figure.dataset.fps) || null; }
+
+// Frame k is shown from k / fps to (k + 1) / fps; stepping seeks to the middle of the next
+// frame, so container timestamps rounded to the millisecond (WebM) never show the wrong one,
+// and after any scrub one step is exactly one frame.
+function currentFrame(video, fps) { return Math.floor(video.currentTime * fps + 1e-3); }
+
 function stepFrames(figure, frames) {
+  const fps = frameRate(figure);
+  if (!fps) return;
   const video = figure.querySelector("video");
-  const fps = parseFloat(figure.dataset.fps) || 16;
   video.pause();
-  video.currentTime = Math.max(0, Math.min(video.duration || 0, video.currentTime + frames / fps));
+  const last = video.duration ? Math.ceil(video.duration * fps) - 1 : Infinity;
+  const frame = Math.max(0, Math.min(last, currentFrame(video, fps) + frames));
+  video.currentTime = (frame + 0.5) / fps;
 }
 
 function wirePlayer(figure) {
   const video = figure.querySelector("video");
   const slider = figure.querySelector(".scrubber");
   const time = figure.querySelector(".time");
+  const fps = frameRate(figure);
   const sync = () => {
     if (video.duration) slider.value = Math.round(1000 * video.currentTime / video.duration);
-    time.textContent = video.currentTime.toFixed(2) + " s";
+    time.textContent = video.currentTime.toFixed(3) + " s" +
+      (fps ? " · frame " + (currentFrame(video, fps) + 1) : "");
   };
   video.addEventListener("timeupdate", sync);
   video.addEventListener("seeked", sync);
