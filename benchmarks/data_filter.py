@@ -8,22 +8,15 @@ subtitles and letterbox bars. One worker, one OCR thread: the figure is per core
 from __future__ import annotations
 
 import argparse
-import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import cpu_seconds
 
-from microverse.data.filters import FilterWorker, filter_config  # noqa: E402
-from microverse.data.video import probe  # noqa: E402
-from tests.data.data_synthetic import Scene, make_video  # noqa: E402
-
-
-def cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+from microverse.data.filters import FilterWorker, filter_config
+from microverse.data.video import probe
+from microverse.testing.videos import Scene, make_video
 
 
 def main() -> None:
@@ -46,9 +39,9 @@ def main() -> None:
         worker.ocr()  # model load is once per worker, not per clip
         per_clip = []
         for item in items:
-            c0, w0 = cpu(), time.time()
+            c0, w0 = cpu_seconds(), time.time()
             row = worker(item)
-            per_clip.append(cpu() - c0)
+            per_clip.append(cpu_seconds() - c0)
             print(f"{item['clip_id']}: cpu {per_clip[-1]:.3f} s, wall {time.time() - w0:.3f} s -> "
                   f"keep={row['filter.keep']} reason={row['filter.reason']}")
         print(f"=> mean {sum(per_clip) / len(per_clip):.3f} CPU-s per clip, max {max(per_clip):.3f}")

@@ -15,9 +15,6 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 
 def one(count: int) -> None:
     from microverse.data.filters import FilterWorker, filter_config
@@ -25,7 +22,7 @@ def one(count: int) -> None:
     from microverse.data.manifest import Manifest
     from microverse.data.pipeline import run_clip_stage, split_sources
     from microverse.data.split import SplitWorker, split_config
-    from tests.data.data_synthetic import Scene, make_video
+    from microverse.testing.videos import Scene, make_video
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "in"

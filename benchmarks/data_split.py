@@ -8,22 +8,15 @@ several threads, so wall-clock speed on N cores would overstate a single core's 
 from __future__ import annotations
 
 import argparse
-import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import cpu_seconds
 
-from microverse.data.split import SplitWorker, split_config  # noqa: E402
-from microverse.data.video import probe  # noqa: E402
-from tests.data.data_synthetic import Scene, make_video  # noqa: E402
-
-
-def cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+from microverse.data.split import SplitWorker, split_config
+from microverse.data.video import probe
+from microverse.testing.videos import Scene, make_video
 
 
 def main() -> None:
@@ -45,9 +38,9 @@ def main() -> None:
         worker = SplitWorker(split_config(threads=args.threads, fast_decode=not args.exact))
         source = {"source_id": "bench", "path": str(path), "probe.fps": facts.fps, "probe.width": facts.width,
                   "probe.height": facts.height}
-        c0, w0 = cpu(), time.time()
+        c0, w0 = cpu_seconds(), time.time()
         row = worker(source)
-        c1, w1 = cpu(), time.time()
+        c1, w1 = cpu_seconds(), time.time()
         frames = row["split.frames"]
         print(f"{frames} frames, {len(row['split.clips'])} clips; cpu {c1 - c0:.2f} s, wall {w1 - w0:.2f} s")
         print(f"=> {frames / (c1 - c0):.0f} frames per CPU-second (per core), {frames / (w1 - w0):.0f} frames/s wall")

@@ -1,7 +1,7 @@
 """Time `microverse eval` end to end on a full benchmark's worth of videos against a loopback judge.
 
 Makes 459 videos of 832×480, 2 s at 16 fps (H.264, one keyframe, B-frames: what generators
-write), starts the loopback judge from tests/judge/fake_judge.py in its own process
+write), starts the loopback judge (``python -m microverse.testing.fake_judge``) in its own process
 answering after a fixed delay (0.3 s), and runs
 
     /usr/bin/time -v microverse eval VIDEOS --name bench --concurrency 100 ...
@@ -28,6 +28,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
 from pathlib import Path
+
+from _common import cpu_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 OFFICIAL = REPO.parent / "shared" / "benchmark" / "official"
@@ -65,23 +67,16 @@ def ensure_videos(folder: Path, count: int) -> None:
 def benchmark_path(work: Path) -> Path:
     if (OFFICIAL / "MWBenchRubrics_norm.json").is_file():
         return OFFICIAL
-    sys.path.insert(0, str(REPO / "tests" / "judge"))
-    from conftest import tiny_benchmark  # noqa: E402 - synthetic fallback with the same task count
-
     from microverse.bench.canonical import write_canonical
+    from microverse.testing.benchmark import tiny_benchmark  # synthetic fallback with the same task count
 
     return write_canonical(tiny_benchmark(459), work / "synthetic-bench.json")
 
 
 def start_judge(delay: float) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, str(REPO / "tests" / "judge" / "fake_judge.py"), "--delay", str(delay)],
+    process = subprocess.Popen([sys.executable, "-m", "microverse.testing.fake_judge", "--delay", str(delay)],
                                stdout=subprocess.PIPE, text=True)
     return process, process.stdout.readline().strip()
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def timed_eval(videos: Path, bench: Path, url: str, db: Path, concurrency: int, judge_pid: int) -> dict:

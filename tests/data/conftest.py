@@ -15,7 +15,7 @@ MISSING = [name for name in REQUIRED if importlib.util.find_spec(name) is None]
 if MISSING:
     collect_ignore_glob = ["test_data_[!r]*.py"]
 else:
-    from tests.data.data_synthetic import Scene, make_video
+    from microverse.testing.videos import Scene, make_video
 
 
 # The mixed video: scene boundaries at frames 30, 50 and 75 (115 frames, 24 fps, 160x96).

@@ -11,7 +11,7 @@ transformers = pytest.importorskip("transformers")
 
 from microverse.data.classify import calibrate, confusion, read_labels, split_80_20  # noqa: E402
 from microverse.errors import MicroverseError  # noqa: E402
-from tests.data.data_synthetic import make_tinted  # noqa: E402
+from microverse.testing.videos import make_tinted  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ from microverse.data.ingest import ingest_local
 from microverse.data.manifest import Manifest
 from microverse.data.pipeline import run_clip_stage, split_sources
 from microverse.data.split import SplitWorker, segments, split_config
+from microverse.testing.videos import Scene, make_video
 from tests.data.conftest import MIXED_CUTS
-from tests.data.data_synthetic import Scene, make_video
 
 SMALL = dict(min_side=64, min_duration=0.5, max_duration=60.0)
 
@@ -178,7 +178,7 @@ def test_a_failing_clip_is_quarantined_and_the_run_goes_on(tmp_path, videos):
 
 
 def test_bad_inputs_get_reasons_and_the_run_completes(tmp_path, cli):
-    from tests.data.data_synthetic import make_audio_only
+    from microverse.testing.videos import make_audio_only
 
     folder = tmp_path / "in"
     folder.mkdir()

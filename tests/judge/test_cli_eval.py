@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from conftest import SECRET, tiny_benchmark
-from fake_judge import FakeJudge
 from videos import make_video
 
 from microverse.bench.canonical import write_canonical
+from microverse.testing.fake_judge import FakeJudge
 
 COMPARED = ("task", "dimension", "status", "scores", "reasoning", "raw_response", "failure", "n_criteria")
 

@@ -9,7 +9,6 @@ import sqlite3
 
 import pytest
 from conftest import tiny_benchmark
-from fake_judge import expected_scores
 
 from microverse.bench.models import Dimension
 from microverse.errors import MicroverseError
@@ -17,6 +16,7 @@ from microverse.judge.engine import Engine, RunIdentity, RunStats, plan
 from microverse.judge.providers import OpenAIChatProvider, ProviderStopped, RetryPolicy
 from microverse.judge.videos import scan_videos
 from microverse.store.judgments import JudgmentStore, load_model_judgments, open_store
+from microverse.testing.fake_judge import expected_scores
 
 FAST = RetryPolicy(max_attempts=2, base_delay_s=0.0)
 
