@@ -32,7 +32,7 @@ SUPPLEMENTS = "supplements"
 REVIEW_OPS = ("keep", "delete", "reweight", "edit")
 
 
-def create_screening_study(conn: sqlite3.Connection, name: str) -> Study:
+def create_screening_study(conn: sqlite3.Connection, name: str, *, seed: int = 0) -> Study:
     rows = builds.tasks(conn)
     if not rows:
         raise MicroverseError("the build has no tasks to screen", fix="run `microverse build tasks` first")
@@ -40,10 +40,10 @@ def create_screening_study(conn: sqlite3.Connection, name: str) -> Study:
     items = [(str(r["task"]), r["task"], {"prompt": r["prompt"], "requirement": r["requirement"], "level": r["level"],
                                          "source": source.get(r["source_id"], {}), "questions": [APPROVE]})
              for r in rows]
-    return store.create_study(conn, name, SCREENING, {"seed": 0}, items)
+    return store.create_study(conn, name, SCREENING, {"seed": seed}, items)
 
 
-def create_revision_study(conn: sqlite3.Connection, name: str) -> Study:
+def create_revision_study(conn: sqlite3.Connection, name: str, *, seed: int = 0) -> Study:
     drafts = builds.drafts(conn)
     chosen = builds.selection(conn)
     rows = {r["task"]: r for r in builds.tasks(conn)}
@@ -53,7 +53,7 @@ def create_revision_study(conn: sqlite3.Connection, name: str) -> Study:
     items = [(str(t), t, {"prompt": rows[t]["prompt"], "requirement": rows[t]["requirement"], "level": rows[t]["level"],
                           "criteria": drafts[t], "questions": [f"c{c['number']}" for c in drafts[t]],
                           "optional_questions": [SUPPLEMENTS]}) for t in tasks]
-    return store.create_study(conn, name, REVISION, {"seed": 0}, items)
+    return store.create_study(conn, name, REVISION, {"seed": seed}, items)
 
 
 def record_screening(conn: sqlite3.Connection, study: Study, rater: str, item_key: str, choice: str,

@@ -53,9 +53,6 @@ def screen(votes: list[tuple[str, int, bool]], levels: dict[int, str | None], *,
     """Apply the k-of-n rule to ``votes`` (expert, task, approve) over the candidate tasks in ``levels``."""
     if not 1 <= k <= n:
         raise MicroverseError(f"need 1 <= k <= n, got k={k}, n={n}", fix="the paper uses --keep 2 --of 3")
-    experts = sorted({e for e, _, _ in votes})
-    if len(experts) > n:
-        raise MicroverseError(f"{len(experts)} experts voted but the panel size is {n}", fix="pass --of with the panel size")
     seen: dict[tuple[str, int], bool] = {}
     for expert, task, approve in votes:
         if task not in levels:
@@ -66,6 +63,10 @@ def screen(votes: list[tuple[str, int, bool]], levels: dict[int, str | None], *,
     status, approvals = {}, {}
     for task in sorted(levels):
         cast = [a for (e, t), a in seen.items() if t == task]
+        if len(cast) > n:
+            # n is the votes each task gets: the whole panel, or k of a larger panel that split the tasks
+            raise MicroverseError(f"task {task} has {len(cast)} votes but each task is screened by {n}",
+                                  fix="pass --of with the number of experts who vote on each task")
         yes = sum(cast)
         approvals[task] = (yes, len(cast))
         status[task] = "kept" if yes >= k else "rejected" if yes + (n - len(cast)) < k else "pending"

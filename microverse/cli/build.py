@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from microverse.cli.common import clean_errors, console, err_console, write_output
+from microverse.cli.human import PerItemOption, RatersOption, panel_names, register_panel
 from microverse.errors import MicroverseError
 
 build_app = typer.Typer(help="Build a rubric benchmark: LLM task/level/rubric drafts, expert screening and revision, "
@@ -135,7 +136,8 @@ def screen(db: BuildDb = DEFAULT_DB,
            from_study: Annotated[str | None, typer.Option("--from-study", help="Record the votes of this screening "
                                                           "study (web UI) first.")] = None,
            keep: Annotated[int, typer.Option("--keep", help="Approvals needed (paper: 2).")] = 2,
-           of: Annotated[int, typer.Option("--of", help="Experts on the panel (paper: 3).")] = 3,
+           of: Annotated[int, typer.Option("--of", help="Experts voting on each task (paper: 3; an assigned panel: its "
+                                                      "--raters-per-item).")] = 3,
            target: Annotated[int | None, typer.Option("--target", help="Select this many kept tasks in the "
                                                       "candidates' level proportions.")] = None,
            seed: Annotated[int, typer.Option(help="Seed for --target sampling.")] = 0,
@@ -235,20 +237,24 @@ def revise(actions: Annotated[Path | None, typer.Argument(help="JSONL of expert 
 @clean_errors
 def review_study(kind: Annotated[str, typer.Option("--kind", help="screening or revision.")],
                  name: Annotated[str, typer.Option("--name", help="Name of the new study.")],
-                 db: BuildDb = DEFAULT_DB) -> None:
+                 db: BuildDb = DEFAULT_DB, raters: RatersOption = None, raters_per_item: PerItemOption = None,
+                 seed: Annotated[int, typer.Option(help="Seed for the assignment.")] = 0) -> None:
     """Create a web study in the build's database for expert screening or rubric revision
-    (then `microverse human add-raters --db` and `microverse serve --db`)."""
+    (then `microverse human add-raters --db`, unless --raters, and `microverse serve --db`)."""
     from microverse.build.review import create_revision_study, create_screening_study
     from microverse.store.builds import open_build
     from microverse.store.studies import list_items, open_studies
 
+    names = panel_names(raters, raters_per_item)
     open_build(db).close()
     conn = open_studies(db)
     if kind not in ("screening", "revision"):
         raise MicroverseError(f"unknown kind {kind!r}", fix="--kind screening or --kind revision")
-    study = (create_screening_study if kind == "screening" else create_revision_study)(conn, name)
-    console.print(f"created {kind} study {study.name} with {len(list_items(conn, study))} task(s); add experts with "
-                  f"`microverse human add-raters --db {db} --study {name} --rater NAME`")
+    study = (create_screening_study if kind == "screening" else create_revision_study)(conn, name, seed=seed)
+    console.print(f"created {kind} study {study.name} with {len(list_items(conn, study))} task(s)"
+                  + ("" if names else f"; add experts with `microverse human add-raters --db {db} --study {name} "
+                                      "--rater NAME`"))
+    register_panel(conn, study, names, raters_per_item)
 
 
 @build_app.command("revision-report")

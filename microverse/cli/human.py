@@ -26,6 +26,11 @@ StudyName = Annotated[str, typer.Option("--study", help="Study name.")]
 ModelOption = Annotated[list[str], typer.Option("--model", help="NAME=FOLDER with <task index>.mp4 videos; repeat.")]
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table or json.")]
 OutOption = Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")]
+RatersOption = Annotated[str | None, typer.Option(
+    "--raters", help="Comma-separated rater names (alice,bob,carol): registers them and prints their tokens.")]
+PerItemOption = Annotated[int | None, typer.Option(
+    "--raters-per-item", help="Assign each item to this many of --raters (balanced loads, deterministic from "
+                              "--seed); each rater then sees only their items. Default: every rater, every item.")]
 
 
 def parse_pairs(values: list[str], what: str) -> dict[str, Path]:
@@ -41,6 +46,34 @@ def parse_pairs(values: list[str], what: str) -> dict[str, Path]:
     return pairs
 
 
+def panel_names(raters: str | None, per_item: int | None) -> list[str] | None:
+    """``--raters`` as a checked list, before any study is created (a bad panel leaves nothing behind)."""
+    from microverse.human.assignment import check_panel
+
+    if raters is None:
+        if per_item is not None:
+            raise MicroverseError("--raters-per-item needs --raters", fix="add --raters alice,bob,carol")
+        return None
+    return check_panel(raters.split(","), per_item)
+
+
+def register_panel(conn, study, names: list[str] | None, per_item: int | None) -> None:
+    """Register ``names`` (assigned when ``per_item``), print one ``name<TAB>token`` line each, and the loads."""
+    from microverse.human.study import add_panel
+    from microverse.store.studies import assignment
+
+    if names is None:
+        return
+    tokens = add_panel(conn, study, names, per_item)
+    for name, token in tokens.items():
+        typer.echo(f"{name}\t{token}")
+    plan = assignment(conn, study)
+    if plan:
+        loads = ", ".join(f"{r} {len(keys)}" for r, keys in plan.items())
+        err_console.print(f"each item assigned to {per_item} of {len(names)} raters; items per rater: {loads}")
+    err_console.print("give each rater their token; it is not stored and cannot be shown again")
+
+
 @human_app.command("create-preference")
 @clean_errors
 def create_preference(
@@ -51,18 +84,21 @@ def create_preference(
     per_level: Annotated[int | None, typer.Option("--per-level", help="Sample this many tasks per level "
                                                   "(paper: 20).")] = None,
     task: Annotated[list[int] | None, typer.Option("--task", help="Use exactly these task indices.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for sampling and the blinded layouts.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed for sampling, the blinded layouts and the assignment.")] = 0,
+    raters: RatersOption = None, raters_per_item: PerItemOption = None,
 ) -> None:
     """Create a blinded preference study over 2-3 models' videos."""
     from microverse.bench.loading import load_benchmark
     from microverse.human.study import create_preference_study
     from microverse.store.studies import open_studies
 
+    names = panel_names(raters, raters_per_item)
     lb = load_benchmark(benchmark)
     conn = open_studies(db)
     study = create_preference_study(conn, name, lb.benchmark, str(lb.path.resolve()), parse_pairs(model, "--model"),
                                     dimensions=dimension, per_level=per_level, tasks=task, seed=seed)
-    _created(conn, study)
+    _created(conn, study, names is not None)
+    register_panel(conn, study, names, raters_per_item)
 
 
 @human_app.command("create-annotation")
@@ -72,21 +108,24 @@ def create_annotation(
     model: ModelOption, benchmark: BenchmarkOption = None,
     per_level: Annotated[int | None, typer.Option("--per-level", help="Sample this many tasks per level.")] = None,
     task: Annotated[list[int] | None, typer.Option("--task", help="Use exactly these task indices.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for sampling.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed for sampling and the assignment.")] = 0,
+    raters: RatersOption = None, raters_per_item: PerItemOption = None,
 ) -> None:
     """Create a criterion-level annotation study: experts mark each rubric criterion 0/1 per video."""
     from microverse.bench.loading import load_benchmark
     from microverse.human.study import create_annotation_study
     from microverse.store.studies import open_studies
 
+    names = panel_names(raters, raters_per_item)
     lb = load_benchmark(benchmark)
     conn = open_studies(db)
     study = create_annotation_study(conn, name, lb.benchmark, str(lb.path.resolve()), parse_pairs(model, "--model"),
                                     per_level=per_level, tasks=task, seed=seed)
-    _created(conn, study)
+    _created(conn, study, names is not None)
+    register_panel(conn, study, names, raters_per_item)
 
 
-def _created(conn, study) -> None:
+def _created(conn, study, panel: bool) -> None:
     from microverse.store.studies import list_items
 
     items = list_items(conn, study)
@@ -94,8 +133,8 @@ def _created(conn, study) -> None:
     for item in items:
         levels[item.payload.get("level") or "no level"] = levels.get(item.payload.get("level") or "no level", 0) + 1
     console.print(f"created {study.kind} study [bold]{study.name}[/] with {len(items)} items "
-                  f"({', '.join(f'{k}: {v}' for k, v in sorted(levels.items()))}); "
-                  f"add raters with `microverse human add-raters`")
+                  f"({', '.join(f'{k}: {v}' for k, v in sorted(levels.items()))})"
+                  + ("" if panel else "; add raters with `microverse human add-raters`"))
 
 
 @human_app.command("add-raters")
@@ -219,11 +258,14 @@ def agreement(
     ratings: Annotated[Path, typer.Argument(help="CSV with columns rater,item,label (blank label = skipped).")],
     format: FormatOption = OutputFormat.table, out: OutOption = None,
 ) -> None:
-    """Pairwise Cohen's kappa, Fleiss' kappa and Krippendorff's alpha (nominal) of a ratings file."""
-    from microverse.bench.agreement import agreement_summary
+    """Pairwise Cohen's kappa, Fleiss' kappa and Krippendorff's alpha (nominal) of a ratings file.
+
+    Items may be rated by different subsets of raters: each pair's kappa then uses the items both
+    rated, and Fleiss' kappa the items with the most common number of ratings (the output says so)."""
+    from microverse.human.agreement import design_agreement
     from microverse.human.ratings_csv import read_ratings_csv
 
-    summary = agreement_summary(read_ratings_csv(ratings), source=str(ratings))
+    summary = design_agreement(read_ratings_csv(ratings), source=str(ratings))
     if format == OutputFormat.json:
         write_output(json.dumps(summary, indent=2), out)
         return

@@ -17,9 +17,14 @@ def render_agreement(summary: dict[str, Any], indent: str = "") -> str:
                      f"(agreement {_f(p['percent_agreement'])}, {p['n_items']} items)")
     fleiss = summary["fleiss_kappa"]
     lines.append(f"{indent}  mean Cohen's kappa: {_f(summary['cohen_kappa_mean'])}")
-    lines.append(f"{indent}  Fleiss' kappa: {_f(fleiss['kappa'])} ({fleiss['n_items']} items rated by all "
-                 f"{fleiss['n_raters']} raters, {fleiss['n_items_dropped']} left out)")
+    per_item = fleiss.get("ratings_per_item", fleiss["n_raters"])
+    rated_by = f"all {per_item}" if per_item == fleiss["n_raters"] else f"{per_item} of the {fleiss['n_raters']}"
+    lines.append(f"{indent}  Fleiss' kappa: {_f(fleiss['kappa'])} ({fleiss['n_items']} items rated by {rated_by} "
+                 f"raters, {fleiss['n_items_dropped']} left out)")
     lines.append(f"{indent}  Krippendorff's alpha (nominal): {_f(summary['krippendorff_alpha'])}")
+    note = (summary.get("design") or {}).get("note")
+    if note:
+        lines.append(f"{indent}  ({note})")
     return "\n".join(lines)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from microverse.bench.models import DIMENSIONS, Benchmark, Task
 from microverse.errors import MicroverseError
+from microverse.human.assignment import assign, check_panel
 from microverse.human.videos import index_videos
 from microverse.store import studies as store
 from microverse.store.studies import Answer, Forbidden, Item, Study
@@ -152,6 +153,25 @@ def add_raters(conn: sqlite3.Connection, study: Study, names: list[str]) -> dict
     return tokens
 
 
+def add_panel(conn: sqlite3.Connection, study: Study, names: list[str], per_item: int | None,
+              seed: int | None = None) -> dict[str, str]:
+    """Register the study's raters and return their tokens.
+
+    With ``per_item`` (k), each item is assigned to k of them (balanced, deterministic from
+    ``seed``, by default the study's seed) and the panel is fixed; without it, every rater
+    rates every item and more raters can be added later.
+    """
+    names = check_panel(names, per_item)
+    if per_item is None:
+        return add_raters(conn, study, names)
+    seed = study.config.get("seed", 0) if seed is None else seed
+    plan = assign([i.key for i in store.list_items(conn, study)], names, per_item, seed)
+    tokens = {name: new_token() for name in names}
+    store.add_assigned_raters(conn, study, {n: hash_token(t) for n, t in tokens.items()}, plan,
+                              {"raters_per_item": per_item, "assignment_seed": seed})
+    return tokens
+
+
 def rotate_token(conn: sqlite3.Connection, study: Study, rater: str) -> str:
     token = new_token()
     store.replace_token(conn, study, rater, hash_token(token))
@@ -191,6 +211,20 @@ def item_order(study: Study, rater: str, items: list[Item]) -> list[Item]:
     return ordered
 
 
+def rater_items(conn: sqlite3.Connection, study: Study, rater: str) -> list[Item]:
+    """The items ``rater`` is to rate (all, or their assignment), in their own order."""
+    assigned = store.assigned_items(conn, study, rater)
+    items = store.list_items(conn, study)
+    return item_order(study, rater, items if assigned is None else [i for i in items if i.key in assigned])
+
+
+def check_assigned(conn: sqlite3.Connection, study: Study, rater: str, item: Item) -> None:
+    """Refuse to show ``rater`` an item outside their assignment."""
+    assigned = store.assigned_items(conn, study, rater)
+    if assigned is not None and item.key not in assigned:
+        raise Forbidden(f"item {item.key!r} is not assigned to you", fix="open an item from your study overview")
+
+
 def questions(study: Study, item: Item) -> list[str]:
     """The questions a rater must answer for ``item`` (other kinds list theirs in the payload)."""
     if study.kind == PREFERENCE:
@@ -211,13 +245,14 @@ class Progress:
 
 
 def progress(conn: sqlite3.Connection, study: Study, rater: str) -> Progress:
-    items = store.list_items(conn, study)
+    items = rater_items(conn, study, rater)
     answered: dict[str, set[str]] = {}
     for a in store.list_answers(conn, study, rater):
         answered.setdefault(a.item_key, set()).add(a.question)
     total_q = sum(len(questions(study, i)) for i in items)
     done_items = sum(1 for i in items if set(questions(study, i)) <= answered.get(i.key, set()))
-    return Progress(done_items, len(items), sum(len(v) for v in answered.values()), total_q)
+    done_q = sum(len(answered.get(i.key, set()) & set(questions(study, i))) for i in items)
+    return Progress(done_items, len(items), done_q, total_q)
 
 
 def check_question(study: Study, item: Item, question: str) -> None:
@@ -267,4 +302,5 @@ def rater_answers(conn: sqlite3.Connection, study: Study, rater: str) -> dict[tu
 def study_summary(conn: sqlite3.Connection, study: Study) -> dict[str, Any]:
     raters = store.list_raters(conn, study)
     return {"name": study.name, "kind": study.kind, "items": len(store.list_items(conn, study)),
+            "raters_per_item": study.config.get("raters_per_item"),
             "raters": {r: progress(conn, study, r).__dict__ for r in raters}, "config": study.config}

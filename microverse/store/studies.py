@@ -6,8 +6,10 @@ asked about it (a dimension, a criterion, "approve"), an answer is one click. Ev
 click is also appended to ``study_answer_log`` so a changed answer leaves a trace.
 
 Only token *hashes* are stored: a database copied to a colleague does not hand out
-logins. Answers carry a revision number; writing requires the revision the rater saw,
-so a double submit or a stale second tab is refused instead of silently overwriting.
+logins. A study may assign each item to some raters only (``study_assignments``); that
+is checked here, in the same transaction as the write. Answers carry a revision number;
+writing requires the revision the rater saw, so a double submit or a stale second tab is
+refused instead of silently overwriting.
 """
 
 from __future__ import annotations
@@ -71,6 +73,18 @@ MIGRATIONS = [
         detail TEXT,
         revision INTEGER NOT NULL,
         answered_at TEXT NOT NULL
+    );
+    """,
+    # 2: per-rater item assignment (studies created with --raters-per-item); a study without
+    # rows here serves every item to every rater.
+    """
+    CREATE TABLE study_assignments (
+        study_id INTEGER NOT NULL,
+        rater TEXT NOT NULL,
+        item_key TEXT NOT NULL,
+        PRIMARY KEY (study_id, rater, item_key),
+        FOREIGN KEY (study_id, rater) REFERENCES study_raters(study_id, rater) ON DELETE CASCADE,
+        FOREIGN KEY (study_id, item_key) REFERENCES study_items(study_id, item_key) ON DELETE CASCADE
     );
     """,
 ]
@@ -179,12 +193,55 @@ def get_item(conn: sqlite3.Connection, study: Study, key: str) -> Item:
 
 def add_rater(conn: sqlite3.Connection, study: Study, rater: str, token_hash: str) -> None:
     with transaction(conn):
+        if study.config.get("raters_per_item"):
+            raise Conflict(f"study {study.name!r} assigns its items to a fixed panel of raters",
+                           fix="create a new study with --raters (the whole panel) and --raters-per-item")
         if conn.execute("SELECT 1 FROM study_raters WHERE study_id = ? AND rater = ?",
                         (study.id, rater)).fetchone():
             raise Conflict(f"study {study.name!r} already has a rater {rater!r}",
                            fix="choose another name, or use `rotate-token` to issue a new token")
         conn.execute("INSERT INTO study_raters(study_id, rater, token_hash, created_at) VALUES (?, ?, ?, ?)",
                      (study.id, rater, token_hash, _now()))
+
+
+def add_assigned_raters(conn: sqlite3.Connection, study: Study, token_hashes: dict[str, str],
+                        assignment: dict[str, list[str]], design: dict[str, Any]) -> Study:
+    """Register a fixed panel and the items each rater is assigned, in one transaction.
+
+    ``design`` is merged into the study's config (``raters_per_item``…), which from then on
+    marks the study as assigned: :func:`save_answer` refuses an answer to an item outside
+    the rater's assignment.
+    """
+    with transaction(conn):
+        if conn.execute("SELECT 1 FROM study_raters WHERE study_id = ?", (study.id,)).fetchone():
+            raise Conflict(f"study {study.name!r} already has raters; an assignment is made for the whole panel "
+                           "at once", fix="create a new study with --raters and --raters-per-item")
+        now = _now()
+        conn.executemany("INSERT INTO study_raters(study_id, rater, token_hash, created_at) VALUES (?, ?, ?, ?)",
+                         [(study.id, rater, token_hash, now) for rater, token_hash in token_hashes.items()])
+        conn.executemany("INSERT INTO study_assignments(study_id, rater, item_key) VALUES (?, ?, ?)",
+                         [(study.id, rater, key) for rater, keys in assignment.items() for key in keys])
+        conn.execute("UPDATE studies SET config = ? WHERE id = ?", (json.dumps({**study.config, **design}), study.id))
+    return get_study(conn, study.name)
+
+
+def assigned_items(conn: sqlite3.Connection, study: Study, rater: str) -> set[str] | None:
+    """The item keys assigned to ``rater``; None where the study assigns nothing (every item)."""
+    if not study.config.get("raters_per_item"):
+        return None
+    return {r[0] for r in conn.execute("SELECT item_key FROM study_assignments WHERE study_id = ? AND rater = ?",
+                                       (study.id, rater))}
+
+
+def assignment(conn: sqlite3.Connection, study: Study) -> dict[str, list[str]]:
+    """Rater -> assigned item keys (in item order); empty where the study assigns nothing."""
+    found: dict[str, list[str]] = {}
+    for rater, key in conn.execute(
+            "SELECT a.rater, a.item_key FROM study_assignments a JOIN study_items i "
+            "ON i.study_id = a.study_id AND i.item_key = a.item_key WHERE a.study_id = ? ORDER BY a.rater, i.ordinal",
+            (study.id,)):
+        found.setdefault(rater, []).append(key)
+    return found
 
 
 def replace_token(conn: sqlite3.Connection, study: Study, rater: str, token_hash: str) -> None:
@@ -229,6 +286,11 @@ def save_answer(conn: sqlite3.Connection, study: Study, rater: str, item_key: st
     one seen) is a :class:`Conflict` and writes nothing.
     """
     with transaction(conn):
+        if study.config.get("raters_per_item") and not conn.execute(
+                "SELECT 1 FROM study_assignments WHERE study_id = ? AND rater = ? AND item_key = ?",
+                (study.id, rater, item_key)).fetchone():
+            raise Forbidden(f"item {item_key!r} is not assigned to {rater!r}",
+                            fix="answer the items of your own list (the study overview)")
         row = conn.execute("SELECT revision FROM study_answers WHERE study_id = ? AND rater = ? AND item_key = ? "
                            "AND question = ?", (study.id, rater, item_key, question)).fetchone()
         current = row[0] if row else None

@@ -148,7 +148,7 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
     def overview(name: str, request: Request) -> Response:
         with database() as conn:
             study, rater = rater_for(request, conn, name)
-            items = hs.item_order(study, rater, store.list_items(conn, study))
+            items = hs.rater_items(conn, study, rater)
             answers = hs.rater_answers(conn, study, rater)
             rows = []
             for number, item in enumerate(items, start=1):
@@ -164,7 +164,8 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
         with database() as conn:
             study, rater = rater_for(request, conn, name)
             item = store.get_item(conn, study, key)
-            order = [i.key for i in hs.item_order(study, rater, store.list_items(conn, study))]
+            hs.check_assigned(conn, study, rater, item)
+            order = [i.key for i in hs.rater_items(conn, study, rater)]
             position = order.index(item.key)
             answers = hs.rater_answers(conn, study, rater)
             mine = {q: answers.get((item.key, q)) for q in hs.questions(study, item)}
@@ -193,6 +194,7 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
                dimension: Annotated[str, Form()] = "") -> Response:
         with database() as conn:
             study, rater = rater_for(request, conn, name)
+            hs.check_assigned(conn, study, rater, store.get_item(conn, study, key))
             try:
                 seen = int(revision) if revision else None
             except ValueError:
@@ -212,7 +214,7 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
             item = store.get_item(conn, study, key)
             answers = hs.rater_answers(conn, study, rater)
             if all((key, q) in answers for q in hs.questions(study, item)):
-                order = [i.key for i in hs.item_order(study, rater, store.list_items(conn, study))]
+                order = [i.key for i in hs.rater_items(conn, study, rater)]
                 following = next((k for k in order[order.index(key) + 1:] + order[: order.index(key)]
                                   if any((k, q) not in answers
                                          for q in hs.questions(study, store.get_item(conn, study, k)))), None)
@@ -227,6 +229,7 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
         with database() as conn:
             study, rater = rater_for(request, conn, name)
             item = store.get_item(conn, study, key)
+            hs.check_assigned(conn, study, rater, item)
             if slot not in video_slots(study, rater, item):
                 raise NotFound(f"no video slot {slot!r}")
             resolved = video_file(study, rater, item, slot)

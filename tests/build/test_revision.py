@@ -140,6 +140,20 @@ def test_screen_two_of_three_and_level_proportions():
         screen([("a", 99, True)], levels)
 
 
+def test_screen_a_split_panel():
+    """Five experts, each task screened by three of them (an assigned study): n is votes per task."""
+    from microverse.human.assignment import assign
+
+    plan = assign([str(t) for t in range(10)], list("abcde"), 3, seed=0)
+    votes = [(e, int(t), (int(t) + ord(e)) % 3 != 0) for e, tasks in plan.items() for t in tasks]
+    result = screen(votes, dict.fromkeys(range(10), "Organ-level"), k=2, n=3)
+    assert all(result.approvals[t][1] == 3 for t in range(10)) and "pending" not in result.status.values()
+    assert result.selected == [t for t in range(10) if result.approvals[t][0] >= 2]
+    with pytest.raises(MicroverseError, match="task 0 has 4 votes but each task is screened by 3"):
+        outsider = next(e for e in "abcde" if "0" not in plan[e])
+        screen(votes + [(outsider, 0, True)], dict.fromkeys(range(10)), k=2, n=3)
+
+
 def test_quotas_sum_to_total():
     assert quotas({"a": 238, "b": 189, "c": 32}, 100) == {"a": 52, "b": 41, "c": 7}
     assert sum(quotas({"a": 1, "b": 1, "c": 1}, 2).values()) == 2

@@ -79,7 +79,9 @@ def test_shares_agreement_and_judge_vs_humans(voted, tmp_path):
     low, high = dim["shares"]["Sora"]["ci"]
     assert low <= 5 / 9 <= high and low < high
     expected = agreement_summary([(r, str(t), m) for t, vs in VOTES.items() for r, m in zip(("ann", "bob", "cy"), vs)])
-    assert dim["agreement"] == expected
+    expected["fleiss_kappa"]["ratings_per_item"] = 3   # a complete design: the generic statistics, unchanged
+    assert dim["agreement"] == expected | {"design": {"complete": True, "items_by_ratings": {"3": 3},
+                                                      "pairs_without_shared_items": 0, "note": None}}
     vs_humans = dim["judges"]["vs_human_majority"]["gpt"]
     # task 2 has no human majority; the judge agrees with the humans on tasks 0 and 1
     assert vs_humans["items"] == 2 and vs_humans["no_human_majority"] == 1 and vs_humans["agreement"] == 1.0
