@@ -179,6 +179,10 @@ def train_classifier(
     seed: Annotated[int, typer.Option()] = 0,
     device: Annotated[str, typer.Option(help="torch device.")] = "cpu",
     loader_workers: Annotated[int, typer.Option(min=0, help="Processes decoding clips for training.")] = 0,
+    frame_cache: Annotated[bool, typer.Option("--frame-cache/--no-frame-cache",
+                                              help="Decode each training clip once, not once per epoch.")] = True,
+    frame_cache_gb: Annotated[float, typer.Option(min=0, help="Memory for cached clips; the rest go to "
+                                                              "OUT/frame-cache/ as .npy files.")] = 2.0,
 ) -> None:
     """Fine-tune the micro/non-micro VideoMAE classifier; prints accuracy and the confusion matrix."""
     from microverse.data.classify import read_labels, train
@@ -187,13 +191,18 @@ def train_classifier(
     with _progress("train") as tick:
         metrics = train(items, base, out, epochs=epochs, lr=lr, batch_size=batch_size,
                         test_fraction=test_fraction, seed=seed, device=device, loader_workers=loader_workers,
-                        progress=tick)
+                        frame_cache=frame_cache, cache_memory_gb=frame_cache_gb, progress=tick)
     (tn, fp), (fn, tp) = metrics["confusion_matrix"]
     console.print(f"accuracy {metrics['accuracy']:.3f} on {metrics['n_test']} held-out clips "
                   f"(trained on {metrics['n_train']}); calibrated threshold {metrics['threshold']:.3f} "
                   f"-> accuracy {metrics['accuracy_at_threshold']:.3f}", highlight=False)
     console.print(f"confusion (rows true, cols predicted; non-micro, micro): [[{tn}, {fp}], [{fn}, {tp}]]",
                   highlight=False, markup=False)
+    if cache := metrics["frame_cache"]:
+        disk = f", {cache['on_disk']} in {cache['folder']} (reused by reruns; delete when done)" \
+            if cache["on_disk"] else ""
+        console.print(f"frame cache: {cache['decoded']} clips decoded for all epochs; {cache['in_memory']} held in "
+                      f"memory ({cache['memory_mb']:.0f} MB){disk}", highlight=False, markup=False)
     console.print(f"saved {out}", highlight=False)
 
 

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from microverse.data.frame_cache import FrameCache
 from microverse.data.video import even_indices, probe, sample_frames
 from microverse.errors import MicroverseError
 
@@ -101,6 +103,9 @@ class ClipFrames:
     def __init__(self, processor, num_frames: int) -> None:
         self.processor = processor
         self.num_frames = num_frames
+        # what the tensors depend on besides the clip: part of the frame cache's key
+        self.recipe = json.dumps({"num_frames": num_frames, "processor": processor.to_dict()}, sort_keys=True,
+                                 default=str)
 
     def __call__(self, item: dict):
         path = Path(item["path"])
@@ -159,10 +164,11 @@ def confusion(labels: np.ndarray, pred: np.ndarray) -> list[list[int]]:
     return [[int(((labels == t) & (pred == p)).sum()) for p in (0, 1)] for t in (0, 1)]
 
 
-def _loader(items: list[dict], indices: list[int], frames: ClipFrames, *, batch_size: int, workers: int,
+def _loader(get: Callable[[int], object], labels: list[int], indices: list[int], *, batch_size: int, workers: int,
             shuffle: bool, seed: int):
-    """A torch DataLoader decoding clips in ``workers`` processes (decoding, not the model, is
-    what starves a GPU here); shuffling is seeded, so runs repeat."""
+    """A torch DataLoader over ``get(i)`` for i in ``indices``, run in ``workers`` processes when
+    ``get`` decodes (decoding, not the model, is what starves a GPU here); shuffling is seeded,
+    so runs repeat."""
     import torch
 
     class Clips(torch.utils.data.Dataset):
@@ -170,8 +176,7 @@ def _loader(items: list[dict], indices: list[int], frames: ClipFrames, *, batch_
             return len(indices)
 
         def __getitem__(self, k: int):
-            item = items[indices[k]]
-            return frames(item), item["label"]
+            return get(indices[k]), labels[indices[k]]
 
     generator = torch.Generator().manual_seed(seed)
     return torch.utils.data.DataLoader(Clips(), batch_size=batch_size, shuffle=shuffle, generator=generator,
@@ -180,8 +185,14 @@ def _loader(items: list[dict], indices: list[int], frames: ClipFrames, *, batch_
 
 def train(items: list[dict], base: str, out_dir: Path, *, epochs: int = 10, lr: float = 5e-5, batch_size: int = 4,
           test_fraction: float = 0.2, seed: int = 0, device: str = "cpu", loader_workers: int = 0,
+          frame_cache: bool = True, cache_memory_gb: float = 2.0,
           progress: Callable[[int, int], None] | None = None) -> dict:
-    """Fine-tune ``base`` (hub id or folder) on labelled clips; save model, processor and metrics."""
+    """Fine-tune ``base`` (hub id or folder) on labelled clips; save model, processor and metrics.
+
+    With ``frame_cache`` every training clip is decoded once, before the first epoch, and kept
+    in memory up to ``cache_memory_gb``, beyond that in ``OUT/frame-cache/`` (see frame_cache.py);
+    the weights are the same as without it.
+    """
     import torch
     from transformers import VideoMAEForVideoClassification
 
@@ -193,12 +204,22 @@ def train(items: list[dict], base: str, out_dir: Path, *, epochs: int = 10, lr: 
     frames = ClipFrames(processor, model.config.num_frames)
     labels = [i["label"] for i in items]
     train_idx, test_idx = split_80_20(labels, test_fraction, seed)
+    out_dir = Path(out_dir)
+    steps = epochs * -(-len(train_idx) // batch_size)
+    cache = None
+    if frame_cache:
+        cache = FrameCache(items, frames, recipe=frames.recipe, folder=out_dir / "frame-cache",
+                           memory_bytes=int(cache_memory_gb * 2**30))
+        cache.fill(train_idx, workers=loader_workers,
+                   progress=progress and (lambda done, _: progress(done, len(train_idx) + steps)))
+        get, workers, done_before = cache.__getitem__, 0, len(train_idx)
+    else:
+        get, workers, done_before = (lambda i: frames(items[i])), loader_workers, 0
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
-    loader = _loader(items, train_idx, frames, batch_size=batch_size, workers=loader_workers, shuffle=True,
-                     seed=seed)
-    steps_per_epoch = len(loader)
-    history = []
+    loader = _loader(get, labels, train_idx, batch_size=batch_size, workers=workers, shuffle=True, seed=seed)
+    history, epoch_seconds = [], []
     for epoch in range(epochs):
+        started = time.perf_counter()
         model.train()
         total = 0.0
         for step, (pixels, target) in enumerate(loader):
@@ -208,10 +229,11 @@ def train(items: list[dict], base: str, out_dir: Path, *, epochs: int = 10, lr: 
             optimizer.step()
             total += float(loss.detach()) * len(target)
             if progress:
-                progress(epoch * steps_per_epoch + step + 1, epochs * steps_per_epoch)
+                progress(done_before + epoch * len(loader) + step + 1, done_before + steps)
         history.append(round(total / max(1, len(train_idx)), 6))
-    test_loader = _loader(items, test_idx, frames, batch_size=batch_size, workers=loader_workers, shuffle=False,
-                          seed=seed)
+        epoch_seconds.append(round(time.perf_counter() - started, 3))
+    test_loader = _loader(lambda i: frames(items[i]), labels, test_idx, batch_size=batch_size, workers=loader_workers,
+                          shuffle=False, seed=seed)
     probs = _probabilities(model, (pixels for pixels, _ in test_loader), device)
     y = np.asarray([labels[i] for i in test_idx])
     threshold = calibrate(probs, y)
@@ -227,8 +249,11 @@ def train(items: list[dict], base: str, out_dir: Path, *, epochs: int = 10, lr: 
         "confusion_matrix_at_threshold": confusion(y, calibrated),
         "num_frames": model.config.num_frames,
         "held_out": [{**items[i], "p_micro": round(float(p), 6)} for i, p in zip(test_idx, probs)],
+        "epoch_seconds": epoch_seconds,
+        "frame_cache": None if cache is None else {
+            "decoded": cache.decoded, "in_memory": len(cache.memory), "on_disk": len(cache.files),
+            "memory_mb": round(cache.memory_used / 2**20, 1), "folder": str(cache.folder)},
     }
-    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
     processor.save_pretrained(out_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -70,6 +71,7 @@ def test_train_then_classify_a_dataset(tmp_path, tiny_videomae, labelled, cli):
     result = cli("data", "train-classifier", labelled, "--base", tiny_videomae, "--out", model_dir,
                  "--lr", "1e-3", "--epochs", "6", "--batch-size", "4", "--loader-workers", "1")
     assert result.exit_code == 0, result.output
+    assert "frame cache: 8 clips decoded for all epochs; 8 held in memory" in result.output  # by 1 loader worker
     meta = json.loads((model_dir / "classifier.json").read_text())
     assert meta["n_train"] == 8 and meta["n_test"] == 2 and meta["epochs"] == 6
     assert sorted(h["label"] for h in meta["held_out"]) == [0, 1]  # stratified: one of each class
@@ -111,3 +113,52 @@ def test_a_model_that_cannot_load_is_one_clean_line(tmp_path, labelled, cli):
     result = cli("data", "classify", out, "--model", tmp_path / "empty")
     assert result.exit_code == 2 and "classify stage could not start" in result.output
     assert "Traceback" not in result.output
+
+
+def test_frame_cache_decodes_each_clip_once_and_trains_the_same_weights(tmp_path, tiny_videomae, labelled,
+                                                                       monkeypatch):
+    """Cached (in memory, or on disk) or not, the same seed gives bit-identical weights."""
+    from collections import Counter
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    import microverse.data.classify as classify
+
+    decodes: Counter = Counter()
+    real = classify.sample_frames
+
+    def counting(path, indices, **kw):
+        decodes[Path(path).name] += 1
+        return real(path, indices, **kw)
+
+    monkeypatch.setattr(classify, "sample_frames", counting)
+    items = read_labels(labelled)
+    held_out = {Path(items[i]["path"]).name for i in split_80_20([i["label"] for i in items])[1]}
+    runs = {}
+    for name, options in {"off": {"frame_cache": False}, "memory": {}, "disk": {"cache_memory_gb": 0},
+                          "disk again": {"cache_memory_gb": 0}}.items():
+        decodes.clear()
+        out = tmp_path / name.split()[0]
+        metrics = classify.train(items, str(tiny_videomae), out, epochs=2, lr=1e-3, batch_size=4, **options)
+        runs[name] = load_file(out / "model.safetensors"), dict(decodes), metrics["frame_cache"]
+    weights = runs["off"][0]
+    initial = load_file(tiny_videomae / "model.safetensors")
+    assert any(not torch.equal(weights[k], initial[k]) for k in initial if k in weights)  # it did train
+    for name in ("memory", "disk", "disk again"):
+        assert runs[name][0].keys() == weights.keys()
+        assert all(torch.equal(runs[name][0][k], weights[k]) for k in weights), name
+    assert runs["off"][1] == {clip: 1 if clip in held_out else 2 for clip in runs["off"][1]} and len(runs["off"][1]) == 10
+    assert runs["memory"][1] == runs["disk"][1] == {clip: 1 for clip in runs["off"][1]}
+    assert runs["memory"][2]["in_memory"] == 8 and runs["memory"][2]["on_disk"] == 0
+    assert runs["disk"][2]["on_disk"] == 8 and len(list((tmp_path / "disk" / "frame-cache").glob("*.npy"))) == 8
+    # a rerun into the same folder decodes only the held-out clips (training clips come from disk) ...
+    assert runs["disk again"][1] == {clip: 1 for clip in held_out} and runs["disk again"][2]["decoded"] == 0
+    # ... unless a clip changed: its key (path, size, mtime, frame range, preprocessing) no longer matches
+    item = items[0]
+    cache = classify.FrameCache(items, real, recipe="r", folder=tmp_path / "x", memory_bytes=0)
+    before = cache.key(item)
+    stat = Path(item["path"]).stat()
+    os.utime(item["path"], ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert cache.key(item) != before
+    assert cache.key({**item, "end_frame": 4}) != cache.key(item)

@@ -1,0 +1,111 @@
+"""Decoded, preprocessed clip tensors kept across training epochs, so only the first epoch decodes.
+
+Why: training the micro/non-micro classifier used to seek, decode, resize and normalise every
+clip again on every epoch (10 epochs in the paper's recipe), while the tensors it produced were
+the same each time. The cache fills once, before the first epoch (in parallel when the caller
+gives loader workers), then every epoch reads tensors.
+
+Where: in memory while the tensors fit ``memory_bytes``; the rest as ``.npy`` files under
+``folder``, named by a hash of the clip's resolved path, file size, mtime, frame range and the
+preprocessing recipe. So a changed file or another model input size never reuses a stale
+tensor, and a rerun on the same clips (another learning rate, more epochs, or after a kill)
+decodes only what is not on disk yet. Files are written to a temporary name and renamed, so a
+kill never leaves half a tensor. The tensors are exactly the decoder's (float32 kept as is), so
+training with the cache gives the same weights as without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+
+class FrameCache:
+    """``cache[i]`` is ``decode(items[i])``, computed once by :meth:`fill`."""
+
+    def __init__(self, items: list[dict], decode: Callable[[dict], object], *, recipe: str, folder: Path,
+                 memory_bytes: int) -> None:
+        self.items = items
+        self.decode = decode
+        self.recipe = recipe
+        self.folder = Path(folder)
+        self.memory_bytes = memory_bytes
+        self.memory: dict[int, object] = {}
+        self.files: dict[int, Path] = {}
+        self.decoded = 0  # clips decoded by fill (the rest were already on disk)
+
+    def key(self, item: dict) -> str:
+        path = Path(item["path"]).resolve()
+        stat = path.stat()
+        facts = [str(path), stat.st_size, stat.st_mtime_ns, item.get("start_frame"), item.get("end_frame"),
+                 self.recipe]
+        return hashlib.sha256(json.dumps(facts).encode()).hexdigest()[:32]
+
+    @property
+    def memory_used(self) -> int:
+        return sum(t.element_size() * t.nelement() for t in self.memory.values())
+
+    def fill(self, indices: list[int], *, workers: int = 0,
+             progress: Callable[[int, int], None] | None = None) -> None:
+        """Decode every item in ``indices`` not cached yet (``workers`` processes decode in parallel)."""
+        import torch
+
+        todo = []
+        for i in indices:
+            path = self.folder / f"{self.key(self.items[i])}.npy"
+            if path.is_file():
+                self.files[i] = path
+            else:
+                todo.append(i)
+        done = len(indices) - len(todo)
+        if progress:
+            progress(done, len(indices))
+        if not todo:
+            return
+        items, decode = self.items, self.decode
+
+        class Missing(torch.utils.data.Dataset):
+            def __len__(self) -> int:
+                return len(todo)
+
+            def __getitem__(self, k: int):
+                return todo[k], decode(items[todo[k]])
+
+        # batch_size=None: one clip at a time, uncollated; its own generator so the global RNG
+        # (dropout during training) is left exactly as it would be without the cache.
+        loader = torch.utils.data.DataLoader(Missing(), batch_size=None, num_workers=workers,
+                                             generator=torch.Generator().manual_seed(0))
+        used = self.memory_used
+        for i, tensor in loader:
+            tensor = tensor.clone() if workers else tensor  # out of the worker's shared memory
+            size = tensor.element_size() * tensor.nelement()
+            if used + size <= self.memory_bytes:
+                self.memory[i] = tensor
+                used += size
+            else:
+                self.files[i] = self._write(self.items[i], tensor)
+            self.decoded += 1
+            done += 1
+            if progress:
+                progress(done, len(indices))
+
+    def _write(self, item: dict, tensor) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{self.key(item)}.npy"
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial")
+        with open(partial, "wb") as fh:
+            np.save(fh, tensor.numpy())
+        os.replace(partial, path)
+        return path
+
+    def __getitem__(self, i: int):
+        if i in self.memory:
+            return self.memory[i]
+        import torch
+
+        return torch.from_numpy(np.load(self.files[i]))
