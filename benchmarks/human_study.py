@@ -4,8 +4,11 @@
 
 Measures: the agreement statistics on a paper-sized study (459 items x 3 raters) and a large
 one (20,000 items x 5 raters, 10% missing); `human results` statistics for the paper's study
-(60 tasks, 3 raters, 3 dimensions, 2,000 bootstrap resamples); and the web app's answer
-round trip (POST + redirect, one SQLite transaction) through FastAPI's test client.
+(60 tasks, 3 raters, 3 dimensions, 2,000 bootstrap resamples); the web app's answer
+round trip (POST + redirect, one SQLite transaction) through FastAPI's test client; the
+per-rater assignment (20,000 items, 10 raters, 3 per item) and agreement on that incomplete
+design; the item page of a large assigned study (3,000 tasks, 10 raters, 3 per task); and
+reading a video's frame rate (first probe, then cached).
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ import numpy as np
 from microverse.bench.agreement import agreement_summary
 from microverse.bench.canonical import write_canonical
 from microverse.human import study as hs
+from microverse.human.agreement import design_agreement
+from microverse.human.assignment import assign
 from microverse.human.stats import preference_results
+from microverse.human.videos import frame_rate
 from microverse.store import studies as store
-from microverse.testing.studies import make_benchmark, make_videos
+from microverse.testing.studies import make_benchmark, make_videos, video_bytes
 
 
 def ratings(items: int, raters: int, missing: float, seed: int = 0) -> list[tuple]:
@@ -87,6 +93,45 @@ def main() -> None:
         elapsed = (time.perf_counter() - start) / len(keys)
         print(f"web answer round trip (POST + redirected page render): {elapsed * 1000:.1f} ms")
         timed("web item page render", lambda: client.get(f"/study/p/item/{keys[0]}"), repeat=20)
+
+    raters = [f"r{n}" for n in range(10)]
+    keys = [str(n) for n in range(20_000)]
+    start = time.perf_counter()
+    plan = assign(keys, raters, 3, seed=0)
+    print(f"assignment, 20000 items to 10 raters, 3 per item: {(time.perf_counter() - start) * 1000:.0f} ms")
+    rng = np.random.default_rng(2)
+    incomplete = [(r, k, int(rng.integers(0, 3))) for r, ks in plan.items() for k in ks]
+    timed("agreement on that incomplete design", lambda: design_agreement(incomplete, ratings_per_item=3))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        benchmark = make_benchmark(3000)
+        bench = write_canonical(benchmark, root / "b.json")
+        folders = make_videos(root, ["MicroVerse", "Sora"], range(3000))
+        conn = store.open_studies(root / "s.db")
+        study = hs.create_preference_study(conn, "big", benchmark, str(bench), folders)
+        tokens = hs.add_panel(conn, study, raters, 3)
+        client = TestClient(create_app(root / "s.db"))
+        client.post("/login", data={"token": tokens["r0"]})
+        mine = store.assignment(conn, study)["r0"]
+        timed(f"web item page render, assigned study of 3000 tasks ({len(mine)} for this rater)",
+              lambda: client.get(f"/study/big/item/{mine[0]}"), repeat=20)
+        start = time.perf_counter()
+        for key in mine[:50]:
+            client.post(f"/study/big/item/{key}/answer", data={"question": "overall", "choice": "A"})
+        print(f"web answer round trip in that study: {(time.perf_counter() - start) / 50 * 1000:.1f} ms")
+
+        video = root / "v.mp4"
+        video.write_bytes(video_bytes(frames=81, fps=16, container="mp4", codec="libx264"))
+        timed("frame rate, first probe of a file", lambda: _probe_uncached(video), repeat=5)
+        timed("frame rate, cached", lambda: frame_rate(video), repeat=20)
+
+
+def _probe_uncached(path: Path) -> float | None:
+    from microverse.human.videos import _probe_rate
+
+    stat = path.stat()
+    return _probe_rate.__wrapped__(str(path), stat.st_size, stat.st_mtime_ns)
 
 
 if __name__ == "__main__":

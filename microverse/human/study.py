@@ -213,9 +213,7 @@ def item_order(study: Study, rater: str, items: list[Item]) -> list[Item]:
 
 def rater_items(conn: sqlite3.Connection, study: Study, rater: str) -> list[Item]:
     """The items ``rater`` is to rate (all, or their assignment), in their own order."""
-    assigned = store.assigned_items(conn, study, rater)
-    items = store.list_items(conn, study)
-    return item_order(study, rater, items if assigned is None else [i for i in items if i.key in assigned])
+    return item_order(study, rater, store.list_items(conn, study, assigned_to=rater))
 
 
 def check_assigned(conn: sqlite3.Connection, study: Study, rater: str, item: Item) -> None:
@@ -244,8 +242,9 @@ class Progress:
     total_questions: int
 
 
-def progress(conn: sqlite3.Connection, study: Study, rater: str) -> Progress:
-    items = rater_items(conn, study, rater)
+def progress(conn: sqlite3.Connection, study: Study, rater: str, items: list[Item] | None = None) -> Progress:
+    """``rater``'s progress over their items (``items``: :func:`rater_items`, if the caller has them)."""
+    items = rater_items(conn, study, rater) if items is None else items
     answered: dict[str, set[str]] = {}
     for a in store.list_answers(conn, study, rater):
         answered.setdefault(a.item_key, set()).add(a.question)

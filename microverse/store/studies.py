@@ -179,7 +179,14 @@ def _item(row: sqlite3.Row) -> Item:
     return Item(row["item_key"], row["ordinal"], row["task_index"], json.loads(row["payload"]))
 
 
-def list_items(conn: sqlite3.Connection, study: Study) -> list[Item]:
+def list_items(conn: sqlite3.Connection, study: Study, *, assigned_to: str | None = None) -> list[Item]:
+    """The study's items in creation order; with ``assigned_to``, only that rater's where the study
+    assigns items (selected in SQL: a rater of a large study does not pay for every payload)."""
+    if assigned_to is not None and study.config.get("raters_per_item"):
+        return [_item(r) for r in conn.execute(
+            "SELECT i.* FROM study_items i JOIN study_assignments a ON a.study_id = i.study_id "
+            "AND a.item_key = i.item_key WHERE i.study_id = ? AND a.rater = ? ORDER BY i.ordinal",
+            (study.id, assigned_to))]
     return [_item(r) for r in conn.execute(
         "SELECT * FROM study_items WHERE study_id = ? ORDER BY ordinal", (study.id,))]
 

@@ -157,7 +157,7 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
                 rows.append({"number": number, "key": item.key, "done": done, "total": len(asked)})
             first_open = next((r for r in rows if r["done"] < r["total"]), None)
             return render("overview.html", study=study, rater=rater, rows=rows, first_open=first_open,
-                          progress=hs.progress(conn, study, rater))
+                          progress=hs.progress(conn, study, rater, items))
 
     @app.get("/study/{name}/item/{key}", response_class=HTMLResponse)
     def item_page(name: str, key: str, request: Request) -> Response:
@@ -165,7 +165,8 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
             study, rater = rater_for(request, conn, name)
             item = store.get_item(conn, study, key)
             hs.check_assigned(conn, study, rater, item)
-            order = [i.key for i in hs.rater_items(conn, study, rater)]
+            items = hs.rater_items(conn, study, rater)
+            order = [i.key for i in items]
             position = order.index(item.key)
             answers = hs.rater_answers(conn, study, rater)
             mine = {q: answers.get((item.key, q)) for q in hs.questions(study, item)}
@@ -173,7 +174,7 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
             context = dict(study=study, rater=rater, item=item, answers=mine, current=current, number=position + 1,
                            total=len(order), previous=order[position - 1] if position > 0 else None,
                            next=order[position + 1] if position + 1 < len(order) else None,
-                           progress=hs.progress(conn, study, rater), players=players(study, rater, item))
+                           progress=hs.progress(conn, study, rater, items), players=players(study, rater, item))
             if study.kind == hs.PREFERENCE:
                 context["slots"] = video_slots(study, rater, item)
                 # the rater sees positions only; their own past answer is shown as the position they picked
@@ -214,10 +215,10 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
             item = store.get_item(conn, study, key)
             answers = hs.rater_answers(conn, study, rater)
             if all((key, q) in answers for q in hs.questions(study, item)):
-                order = [i.key for i in hs.rater_items(conn, study, rater)]
-                following = next((k for k in order[order.index(key) + 1:] + order[: order.index(key)]
-                                  if any((k, q) not in answers
-                                         for q in hs.questions(study, store.get_item(conn, study, k)))), None)
+                items = hs.rater_items(conn, study, rater)
+                at = [i.key for i in items].index(key)
+                following = next((i.key for i in items[at + 1:] + items[:at]
+                                  if any((i.key, q) not in answers for q in hs.questions(study, i))), None)
                 if following is not None and seen is None:
                     return RedirectResponse(f"/study/{name}/item/{following}", status_code=303)
                 if following is None and seen is None:
