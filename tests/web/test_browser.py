@@ -105,3 +105,47 @@ def test_click_through_preference_study(tmp_path, site_factory, live_server, chr
     assert conn.execute("SELECT count(*) FROM study_answer_log WHERE rater = 'ann'").fetchone()[0] == 5
     assert conn.execute("SELECT count(*) FROM study_answers WHERE rater = 'bob'").fetchone()[0] == 1
     conn.close()
+
+
+def test_assigned_rater_sees_only_their_items_and_resumes_after_a_restart(tmp_path, live_server, chrome):
+    from microverse.bench.canonical import write_canonical
+    from microverse.testing.studies import make_benchmark, make_videos
+
+    benchmark = make_benchmark(6)
+    bench = write_canonical(benchmark, tmp_path / "bench.json")
+    folders = make_videos(tmp_path, ["Sora", "Veo3"], range(6))
+    db = tmp_path / "s.db"
+    conn = store.open_studies(db)
+    study = hs.create_preference_study(conn, "p", benchmark, str(bench), folders, seed=2)
+    token = hs.add_panel(conn, study, ["ann", "bob", "cy"], 2)["ann"]
+    mine = store.assignment(conn, study)["ann"]
+    conn.close()
+    assert len(mine) == 4  # 6 tasks x 2 raters / 3
+
+    with live_server(db) as url:
+        page = chrome.login(url, token)
+        assert page.inner_text("#progress") == "0/4 items done"
+        assert page.locator("table.items tr.open").count() == 4
+        page.click("#continue")
+        page.wait_for_url("**/item/*")
+        done = [page.url.rsplit("/", 1)[1]]
+        page.keyboard.press("1")
+        page.wait_for_url(lambda u: not u.endswith("/" + done[0]))
+        done.append(page.url.rsplit("/", 1)[1])
+        page.keyboard.press("0")
+        page.wait_for_url(lambda u: not u.endswith("/" + done[1]))
+        outside = next(str(t) for t in range(6) if str(t) not in mine)
+        page.goto(f"{url}/study/p/item/{outside}")
+        assert "not assigned to you" in page.inner_text("#error")
+    with live_server(db) as url:   # a restarted server: same list, on where she stopped
+        page = chrome.login(url, token)
+        assert page.inner_text("#progress") == "2/4 items done"
+        page.click("#continue")
+        page.wait_for_url("**/item/*")
+        third = page.url.rsplit("/", 1)[1]
+        assert third in mine and third not in done
+    assert chrome.dialogs == []
+    conn = store.open_studies(db)
+    rows = conn.execute("SELECT item_key, answer FROM study_answers WHERE rater = 'ann' ORDER BY answered_at, rowid")
+    assert [r[0] for r in rows] == done and set(done) <= set(mine)
+    conn.close()
