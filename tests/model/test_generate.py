@@ -110,6 +110,18 @@ def test_checkpoint_file_with_diffusers_keys_replaces_the_weights(tiny_model, tm
         load_pipeline(str(tiny_model), checkpoint=tmp_path / "bad.safetensors", device="cpu")
 
 
+def test_bf16_loading_keeps_the_fp32_modules_with_fine_tuned_weights(tiny_model, tmp_path):
+    """As diffusers' from_pretrained: norms, rope, time embedder and modulation stay fp32 under bf16."""
+    from microverse.model.pipelines.loading import load_pipeline
+
+    base = load_pipeline(str(tiny_model), device="cpu", dtype=torch.bfloat16)
+    dtypes = {k: v.dtype for k, v in base.transformer.state_dict().items()}
+    assert dtypes["scale_shift_table"] == torch.float32 and dtypes["proj_out.weight"] == torch.bfloat16
+    base.transformer.save_pretrained(tmp_path / "ft")
+    tuned = load_pipeline(str(tiny_model), checkpoint=tmp_path / "ft", device="cpu", dtype=torch.bfloat16)
+    assert {k: v.dtype for k, v in tuned.transformer.state_dict().items()} == dtypes
+
+
 def test_same_frames_give_the_same_mp4_bytes(tmp_path):
     from microverse.model.pipelines.video_io import write_mp4
 
@@ -160,3 +172,15 @@ def test_ray_engine_writes_the_same_videos_as_local(tiny_model, tmp_path):
         ray.shutdown()
     for job in jobs:
         assert (tmp_path / "ray" / f"{job.index}.mp4").read_bytes() == (tmp_path / "local" / f"{job.index}.mp4").read_bytes()
+
+
+def test_attention_auto_times_only_usable_exact_backends():
+    from microverse.model.pipelines.attention import fastest_attention_backend, video_tokens
+
+    assert video_tokens(81, 480, 832) == 21 * 30 * 52  # 32,760 tokens per 480p Wan2.1 video
+    best, seconds = fastest_attention_backend(2, 8, 64, device="cpu", candidates=("native", "_native_math", "flash"),
+                                              repeats=1)
+    assert set(seconds) == {"native", "_native_math"}  # flash-attn is not installed: skipped, not fatal
+    assert best in seconds and all(s > 0 for s in seconds.values())
+    with pytest.raises(RuntimeError, match="no attention backend"):
+        fastest_attention_backend(2, 8, 64, device="cpu", candidates=("flash",))

@@ -44,8 +44,8 @@ def load_pipeline(model: str, *, checkpoint: Path | None = None, lora: Path | No
         raise MicroverseError(f"cannot load the base model: {exc}", item=model,
                               fix="pass --model with a diffusers Wan2.1 folder or hub id "
                                   "(e.g. Wan-AI/Wan2.1-T2V-1.3B-Diffusers)") from None
-    if checkpoint is not None:
-        pipe.transformer = load_transformer_weights(pipe.transformer, Path(checkpoint)).to(dtype)
+    if checkpoint is not None:  # keeps the base's dtypes, fp32 modules (norms, rope, ...) included
+        pipe.transformer = load_transformer_weights(pipe.transformer, Path(checkpoint))
     if lora is not None:
         path = resolve_lora(Path(lora))
         pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name="microverse")

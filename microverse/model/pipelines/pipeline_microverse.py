@@ -113,18 +113,25 @@ class MicroVersePipeline(WanPipeline):
         return self.video_processor.postprocess_video(video, output_type=output_type)
 
     def optimize(self, *, compile_blocks: bool = False, attention_backend: str | None = None,
-                 step_cache_threshold: float | None = None) -> "MicroVersePipeline":
+                 step_cache_threshold: float | None = None,
+                 video_size: tuple[int, int, int] = (81, 480, 832)) -> "MicroVersePipeline":
         """Opt-in speed settings, all from diffusers: compiled repeated blocks, an attention backend, FBCache.
 
-        ``compile_blocks`` compiles the one repeated ``WanTransformerBlock`` (30 copies share the graph,
-        so compile time is one block's). ``step_cache_threshold`` enables diffusers' First-Block-Cache:
-        a step whose first-block residual changed less than the threshold reuses the cached remainder —
+        ``attention_backend`` is a diffusers backend name, or ``"auto"``: on a GPU, the fastest exact
+        kernel found by timing one self-attention of ``video_size`` (frames, height, width) with
+        batched guidance (see :mod:`.attention`; the choice is kept in ``self.attention_choice``); on a
+        CPU the default is kept. ``compile_blocks`` compiles the one repeated ``WanTransformerBlock``
+        (30 copies share the graph, so compile time is one block's). ``step_cache_threshold`` enables
+        diffusers' First-Block-Cache: a step whose first-block residual changed less than the threshold
+        reuses the cached remainder —
         faster, but the output changes; benchmarks report that difference separately. The cache's hooks
         cannot be traced by torch.compile (diffusers 0.42), so the two are exclusive.
         """
         compiled = compile_blocks or getattr(self, "_blocks_compiled", False)
         if step_cache_threshold and compiled:
             raise ValueError("the step cache and compiled blocks cannot be combined; choose one")
+        if attention_backend == "auto":
+            attention_backend = self._fastest_attention_backend(video_size)
         if attention_backend:
             self.transformer.set_attention_backend(attention_backend)
         if step_cache_threshold:
@@ -135,3 +142,17 @@ class MicroVersePipeline(WanPipeline):
             self.transformer.compile_repeated_blocks(fullgraph=True)
             self._blocks_compiled = True
         return self
+
+    def _fastest_attention_backend(self, video_size: tuple[int, int, int]) -> str | None:
+        from microverse.model.pipelines.attention import fastest_attention_backend, video_tokens
+
+        device = self.transformer.device
+        if device.type != "cuda":
+            self.attention_choice = None
+            return None
+        config = self.transformer.config
+        name, seconds = fastest_attention_backend(config.num_attention_heads, config.attention_head_dim,
+                                                  video_tokens(*video_size), dtype=self.transformer.dtype,
+                                                  device=str(device))
+        self.attention_choice = {"backend": name, "seconds": seconds}
+        return name
