@@ -44,41 +44,50 @@ def read_labels(csv_path: Path, dataset: Path | None = None) -> list[dict]:
         raise MicroverseError("label file not found", file=str(csv_path))
     clips = sources = None
     items = []
-    with open(csv_path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        fields = set(reader.fieldnames or [])
-        if "label" not in fields or not ({"video", "clip_id"} & fields):
-            raise MicroverseError("needs a 'label' column and a 'video' or 'clip_id' column", file=str(csv_path),
-                                  fix="header like: video,label  or  clip_id,label")
-        for line, row in enumerate(reader, start=2):
-            raw = str(row["label"]).strip().lower()
-            if raw not in POSITIVE | NEGATIVE:
-                raise MicroverseError(f"label {row['label']!r} is neither micro nor non-micro", file=str(csv_path),
-                                      item=f"line {line}", fix="use 1/0 or micro/non-micro")
-            label = int(raw in POSITIVE)
-            if row.get("video"):
-                path = Path(row["video"])
-                path = path if path.is_absolute() else (csv_path.parent / path)
+    try:
+        with open(csv_path, newline="", encoding="utf-8-sig") as fh:  # -sig: Excel's byte-order mark
+            reader = csv.DictReader(fh)
+            fields = set(reader.fieldnames or [])
+            rows = list(reader)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise MicroverseError(f"not a UTF-8 CSV file ({exc.__class__.__name__})", file=str(csv_path),
+                              fix="give a CSV with a header like: video,label") from None
+    if "label" not in fields or not ({"video", "clip_id"} & fields):
+        raise MicroverseError("needs a 'label' column and a 'video' or 'clip_id' column", file=str(csv_path),
+                              fix="header like: video,label  or  clip_id,label")
+    for line, row in enumerate(rows, start=2):
+        raw = str(row["label"]).strip().lower()
+        if raw not in POSITIVE | NEGATIVE:
+            raise MicroverseError(f"label {row['label']!r} is neither micro nor non-micro", file=str(csv_path),
+                                  item=f"line {line}", fix="use 1/0 or micro/non-micro")
+        label = int(raw in POSITIVE)
+        if row.get("video"):
+            path = Path(row["video"])
+            path = path if path.is_absolute() else (csv_path.parent / path)
+            try:
                 start = int(row.get("start_frame") or 0)
                 end = int(row["end_frame"]) if row.get("end_frame") else None
-            else:
-                if dataset is None:
-                    raise MicroverseError("clip_id labels need the dataset folder", file=str(csv_path),
-                                          fix="pass --dataset DIR")
-                if clips is None:
-                    from microverse.data.ingest import open_dataset
+            except ValueError:
+                raise MicroverseError("start_frame and end_frame must be whole frame numbers", file=str(csv_path),
+                                      item=f"line {line}") from None
+        else:
+            if dataset is None:
+                raise MicroverseError("clip_id labels need the dataset folder", file=str(csv_path),
+                                      fix="pass --dataset DIR")
+            if clips is None:
+                from microverse.data.ingest import open_dataset
 
-                    manifest = open_dataset(dataset)
-                    clips = manifest.read("clips").set_index("clip_id")
-                    sources = manifest.read("sources").set_index("source_id")
-                if row["clip_id"] not in clips.index:
-                    raise MicroverseError(f"unknown clip {row['clip_id']!r}", file=str(csv_path), item=f"line {line}")
-                clip = clips.loc[row["clip_id"]]
-                path = Path(sources.loc[clip["source_id"], "path"])
-                start, end = int(clip["start_frame"]), int(clip["end_frame"])
-            if not path.is_file():
-                raise MicroverseError("video not found", file=str(path), item=f"{csv_path.name} line {line}")
-            items.append({"path": str(path), "start_frame": start, "end_frame": end, "label": label})
+                manifest = open_dataset(dataset)
+                clips = manifest.read("clips").set_index("clip_id")
+                sources = manifest.read("sources").set_index("source_id")
+            if row["clip_id"] not in clips.index:
+                raise MicroverseError(f"unknown clip {row['clip_id']!r}", file=str(csv_path), item=f"line {line}")
+            clip = clips.loc[row["clip_id"]]
+            path = Path(sources.loc[clip["source_id"], "path"])
+            start, end = int(clip["start_frame"]), int(clip["end_frame"])
+        if not path.is_file():
+            raise MicroverseError("video not found", file=str(path), item=f"{csv_path.name} line {line}")
+        items.append({"path": str(path), "start_frame": start, "end_frame": end, "label": label})
     if len({i["label"] for i in items}) < 2:
         raise MicroverseError("labels need both classes (micro and non-micro)", file=str(csv_path))
     return items
@@ -164,6 +173,29 @@ def confusion(labels: np.ndarray, pred: np.ndarray) -> list[list[int]]:
     return [[int(((labels == t) & (pred == p)).sum()) for p in (0, 1)] for t in (0, 1)]
 
 
+def _clip_name(item: dict) -> str:
+    return f"{item['path']} [frames {item.get('start_frame') or 0}-{item.get('end_frame') or 'end'}]"
+
+
+def undecodable(items: list[dict], failed: list[tuple[int, str]]) -> MicroverseError:
+    """One error naming every labelled clip that could not be decoded (at most 5 spelled out)."""
+    listed = "; ".join(f"{_clip_name(items[i])}: {error}" for i, error in failed[:5])
+    more = f"; and {len(failed) - 5} more" if len(failed) > 5 else ""
+    return MicroverseError(f"{len(failed)} of {len(items)} labelled clips cannot be decoded, nothing was trained: "
+                           f"{listed}{more}",
+                           fix="remove those rows from the label file or replace the videos, then rerun")
+
+
+def decode_or_explain(frames: ClipFrames, item: dict):
+    """``frames(item)``, with a failure named by file and frame range (used without the frame cache)."""
+    try:
+        return frames(item)
+    except Exception as exc:
+        raise MicroverseError(f"cannot decode this labelled clip: {exc.__class__.__name__}: {exc}",
+                              file=_clip_name(item),
+                              fix="remove its row from the label file or replace the video, then rerun") from None
+
+
 def _loader(get: Callable[[int], object], labels: list[int], indices: list[int], *, batch_size: int, workers: int,
             shuffle: bool, seed: int):
     """A torch DataLoader over ``get(i)`` for i in ``indices``, run in ``workers`` processes when
@@ -207,19 +239,24 @@ def train(items: list[dict], base: str, out_dir: Path, *, epochs: int = 10, lr: 
     out_dir = Path(out_dir)
     steps = epochs * -(-len(train_idx) // batch_size)
     cache = None
-    if frame_cache:
+    if frame_cache:  # training clips first, so they get the memory; held-out ones are checked before training
         cache = FrameCache(items, frames, recipe=frames.recipe, folder=out_dir / "frame-cache",
                            memory_bytes=int(cache_memory_gb * 2**30))
-        cache.fill(train_idx, workers=loader_workers,
-                   progress=progress and (lambda done, _: progress(done, len(train_idx) + steps)))
-        get, workers, done_before = cache.__getitem__, 0, len(train_idx)
+        started, cpu = time.perf_counter(), time.process_time()
+        done_before = len(train_idx) + len(test_idx)
+        failed = cache.fill(train_idx + test_idx, workers=loader_workers,
+                            progress=progress and (lambda done, _: progress(done, done_before + steps)))
+        if failed:
+            raise undecodable(items, failed)
+        fill_seconds = [round(time.perf_counter() - started, 3), round(time.process_time() - cpu, 3)]
+        get, workers = cache.__getitem__, 0
     else:
-        get, workers, done_before = (lambda i: frames(items[i])), loader_workers, 0
+        get, workers, done_before = (lambda i: decode_or_explain(frames, items[i])), loader_workers, 0
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     loader = _loader(get, labels, train_idx, batch_size=batch_size, workers=workers, shuffle=True, seed=seed)
-    history, epoch_seconds = [], []
+    history, epoch_seconds = [], []  # epoch_seconds: [wall, CPU of this process] per epoch
     for epoch in range(epochs):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         model.train()
         total = 0.0
         for step, (pixels, target) in enumerate(loader):
@@ -231,9 +268,8 @@ def train(items: list[dict], base: str, out_dir: Path, *, epochs: int = 10, lr: 
             if progress:
                 progress(done_before + epoch * len(loader) + step + 1, done_before + steps)
         history.append(round(total / max(1, len(train_idx)), 6))
-        epoch_seconds.append(round(time.perf_counter() - started, 3))
-    test_loader = _loader(lambda i: frames(items[i]), labels, test_idx, batch_size=batch_size, workers=loader_workers,
-                          shuffle=False, seed=seed)
+        epoch_seconds.append([round(time.perf_counter() - started, 3), round(time.process_time() - cpu, 3)])
+    test_loader = _loader(get, labels, test_idx, batch_size=batch_size, workers=workers, shuffle=False, seed=seed)
     probs = _probabilities(model, (pixels for pixels, _ in test_loader), device)
     y = np.asarray([labels[i] for i in test_idx])
     threshold = calibrate(probs, y)
@@ -252,7 +288,8 @@ def train(items: list[dict], base: str, out_dir: Path, *, epochs: int = 10, lr: 
         "epoch_seconds": epoch_seconds,
         "frame_cache": None if cache is None else {
             "decoded": cache.decoded, "in_memory": len(cache.memory), "on_disk": len(cache.files),
-            "memory_mb": round(cache.memory_used / 2**20, 1), "folder": str(cache.folder)},
+            "memory_mb": round(cache.memory_used / 2**20, 1), "folder": str(cache.folder),
+            "fill_seconds": fill_seconds},
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)

@@ -51,8 +51,12 @@ class FrameCache:
         return sum(t.element_size() * t.nelement() for t in self.memory.values())
 
     def fill(self, indices: list[int], *, workers: int = 0,
-             progress: Callable[[int, int], None] | None = None) -> None:
-        """Decode every item in ``indices`` not cached yet (``workers`` processes decode in parallel)."""
+             progress: Callable[[int, int], None] | None = None) -> list[tuple[int, str]]:
+        """Decode every item in ``indices`` not cached yet (``workers`` processes decode in parallel).
+
+        Returns the items that could not be decoded, as (index, "ErrorType: message"): every
+        bad file is found in one pass, instead of stopping at the first.
+        """
         import torch
 
         todo = []
@@ -66,7 +70,7 @@ class FrameCache:
         if progress:
             progress(done, len(indices))
         if not todo:
-            return
+            return []
         items, decode = self.items, self.decode
 
         class Missing(torch.utils.data.Dataset):
@@ -74,14 +78,22 @@ class FrameCache:
                 return len(todo)
 
             def __getitem__(self, k: int):
-                return todo[k], decode(items[todo[k]])
+                try:
+                    return todo[k], decode(items[todo[k]]), ""
+                except Exception as exc:  # reported with the others after the pass
+                    return todo[k], None, f"{exc.__class__.__name__}: {str(exc).strip() or 'no message'}"
 
         # batch_size=None: one clip at a time, uncollated; its own generator so the global RNG
         # (dropout during training) is left exactly as it would be without the cache.
         loader = torch.utils.data.DataLoader(Missing(), batch_size=None, num_workers=workers,
                                              generator=torch.Generator().manual_seed(0))
         used = self.memory_used
-        for i, tensor in loader:
+        failed = []
+        for i, tensor, error in loader:
+            done += 1
+            if error:
+                failed.append((i, error))
+                continue
             tensor = tensor.clone() if workers else tensor  # out of the worker's shared memory
             size = tensor.element_size() * tensor.nelement()
             if used + size <= self.memory_bytes:
@@ -90,9 +102,9 @@ class FrameCache:
             else:
                 self.files[i] = self._write(self.items[i], tensor)
             self.decoded += 1
-            done += 1
             if progress:
                 progress(done, len(indices))
+        return failed
 
     def _write(self, item: dict, tensor) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)

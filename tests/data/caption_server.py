@@ -2,8 +2,9 @@
 
 The caption names the number of images and repeats the title it was given, padded to
 ``words`` words; a title containing "terse" always gets a 5-word answer (to exercise the
-length check); the first ``fail_first`` requests get HTTP 500 (to exercise retries). Answers claim model ``fake-vlm-1``, a dated
-version of the ``fake-vlm`` asked for, as real servers do.
+length check); the first ``fail_first`` requests get HTTP 500 (to exercise retries).
+Answers claim model ``fake-vlm-1``, a dated version of the ``fake-vlm`` asked for, as real
+servers do.
 """
 
 from __future__ import annotations

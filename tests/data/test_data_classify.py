@@ -63,6 +63,33 @@ def test_bad_label_files_name_the_line(tmp_path, labelled):
     bad.write_text("name,label\nx,1\n")
     with pytest.raises(MicroverseError, match="'video' or 'clip_id'"):
         read_labels(bad)
+    bad.write_text(f"video,label,start_frame\n{labelled.parent / 'micro0.mp4'},1,ten\n")
+    with pytest.raises(MicroverseError, match="line 2: start_frame and end_frame must be whole frame numbers"):
+        read_labels(bad)
+    with pytest.raises(MicroverseError, match="not a UTF-8 CSV file"):
+        read_labels(labelled.parent / "micro0.mp4")  # a video given where the CSV goes
+
+
+def test_undecodable_labelled_clips_are_all_named_before_training(tmp_path, tiny_videomae, labelled, cli):
+    import shutil
+
+    lines = labelled.read_text().splitlines()
+    for name in ("micro0.mp4", "other0.mp4"):  # truncated to a header: opens, but no frame decodes
+        (tmp_path / name).write_bytes((labelled.parent / name).read_bytes()[:600])
+    for k in range(1, 5):
+        for name in (f"micro{k}.mp4", f"other{k}.mp4"):
+            shutil.copy(labelled.parent / name, tmp_path / name)
+    (tmp_path / "labels.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "clf"
+    result = cli("data", "train-classifier", tmp_path / "labels.csv", "--base", tiny_videomae, "--out", out)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "2 of 10 labelled clips cannot be decoded, nothing was trained" in result.output
+    assert "micro0.mp4 [frames 0-end]" in result.output and "other0.mp4" in result.output
+    assert not (out / "model.safetensors").exists()
+    result = cli("data", "train-classifier", tmp_path / "labels.csv", "--base", tiny_videomae, "--out", out,
+                 "--no-frame-cache", "--epochs", "1")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "cannot decode this labelled clip" in result.output and "0.mp4 [frames 0-end]" in result.output
 
 
 @pytest.mark.slow
@@ -71,7 +98,7 @@ def test_train_then_classify_a_dataset(tmp_path, tiny_videomae, labelled, cli):
     result = cli("data", "train-classifier", labelled, "--base", tiny_videomae, "--out", model_dir,
                  "--lr", "1e-3", "--epochs", "6", "--batch-size", "4", "--loader-workers", "1")
     assert result.exit_code == 0, result.output
-    assert "frame cache: 8 clips decoded for all epochs; 8 held in memory" in result.output  # by 1 loader worker
+    assert "frame cache: 10 clips decoded for all epochs; 10 held in memory" in result.output  # by 1 loader worker
     meta = json.loads((model_dir / "classifier.json").read_text())
     assert meta["n_train"] == 8 and meta["n_test"] == 2 and meta["epochs"] == 6
     assert sorted(h["label"] for h in meta["held_out"]) == [0, 1]  # stratified: one of each class
@@ -150,10 +177,10 @@ def test_frame_cache_decodes_each_clip_once_and_trains_the_same_weights(tmp_path
         assert all(torch.equal(runs[name][0][k], weights[k]) for k in weights), name
     assert runs["off"][1] == {clip: 1 if clip in held_out else 2 for clip in runs["off"][1]} and len(runs["off"][1]) == 10
     assert runs["memory"][1] == runs["disk"][1] == {clip: 1 for clip in runs["off"][1]}
-    assert runs["memory"][2]["in_memory"] == 8 and runs["memory"][2]["on_disk"] == 0
-    assert runs["disk"][2]["on_disk"] == 8 and len(list((tmp_path / "disk" / "frame-cache").glob("*.npy"))) == 8
-    # a rerun into the same folder decodes only the held-out clips (training clips come from disk) ...
-    assert runs["disk again"][1] == {clip: 1 for clip in held_out} and runs["disk again"][2]["decoded"] == 0
+    assert runs["memory"][2]["in_memory"] == 10 and runs["memory"][2]["on_disk"] == 0  # held-out clips too
+    assert runs["disk"][2]["on_disk"] == 10 and len(list((tmp_path / "disk" / "frame-cache").glob("*.npy"))) == 10
+    # a rerun into the same folder decodes nothing ...
+    assert runs["disk again"][1] == {} and runs["disk again"][2]["decoded"] == 0
     # ... unless a clip changed: its key (path, size, mtime, frame range, preprocessing) no longer matches
     item = items[0]
     cache = classify.FrameCache(items, real, recipe="r", folder=tmp_path / "x", memory_bytes=0)
