@@ -67,6 +67,9 @@ def generate(
     compile_blocks: Annotated[bool, typer.Option("--compile", help="torch.compile the transformer blocks.")] = False,
     step_cache: Annotated[Optional[float], typer.Option(help="First-Block-Cache threshold (e.g. 0.05): faster, "
                                                               "changes the output.")] = None,
+    attention_backend: Annotated[str, typer.Option(help="diffusers attention backend (e.g. _native_cudnn, flash), "
+                                                        "'auto' (GPU: the fastest exact one, timed once at load) "
+                                                        "or 'default' (PyTorch SDPA's own choice).")] = "auto",
 ) -> None:
     """Generate a video from --prompt, or every benchmark task with --bench (paper settings by default)."""
     from microverse.model.configs import GenerationSettings
@@ -86,7 +89,9 @@ def generate(
 
     gen.check_settings(settings)
     _require_model_extra()
-    speed = {k: v for k, v in {"compile_blocks": compile_blocks, "step_cache_threshold": step_cache}.items() if v}
+    speed = {k: v for k, v in {"compile_blocks": compile_blocks, "step_cache_threshold": step_cache,
+                               "attention_backend": None if attention_backend == "default" else attention_backend,
+                               }.items() if v}
     spec = gen.ModelSpec(model=model, checkpoint=str(checkpoint) if checkpoint else None,
                          lora=str(lora) if lora else None, lora_scale=lora_scale, device=device, speed=speed)
     if prompt:

@@ -55,6 +55,18 @@ def test_generate_prompt_writes_mp4_and_sidecar(tiny_model, tmp_path):
     assert sidecar["seed"] == 7 and sidecar["steps"] == 2 and sidecar["prompt"] == "a neuron fires"
     assert sidecar["model"] == str(tiny_model) and sidecar["guidance"] == 5.0
     assert sidecar["device"] == "cpu" and "diffusers" in sidecar["versions"]
+    assert sidecar["speed"] == {"attention_backend": "auto"} and sidecar["attention_backend"] is None  # CPU: kept
+
+
+def test_generate_with_a_named_attention_backend_matches_the_default(tiny_model, tmp_path):
+    common = ["--model", str(tiny_model), "--height", "64", "--width", "64", "--frames", "5", "--steps", "2"]
+    for name, backend in (("default", "default"), ("math", "_native_math")):
+        result = runner.invoke(app, ["generate", "--prompt", "a cell", "--out", str(tmp_path / f"{name}.mp4"),
+                                     "--attention-backend", backend, *common])
+        assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "math.json").read_text())["speed"] == {"attention_backend": "_native_math"}
+    default, math = read_video(tmp_path / "default.mp4"), read_video(tmp_path / "math.mp4")
+    assert np.abs(default.astype(int) - math.astype(int)).max() <= 2  # exact attention: same video up to rounding
 
 
 def test_generate_rejects_bad_settings_with_one_line(tiny_model, tmp_path):

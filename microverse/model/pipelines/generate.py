@@ -70,8 +70,10 @@ def generate_video(pipe, prompt: str, settings: GenerationSettings, out: Path, s
                   max_sequence_length=settings.max_sequence_length).frames[0]
     seconds = time.perf_counter() - started
     write_mp4(frames, out, fps=settings.fps)
+    attention = getattr(pipe, "attention_choice", None)  # what "auto" picked, if it timed anything
     sidecar = {"prompt": prompt, **settings.to_dict(), **spec.describe(), "seconds": round(seconds, 3),
-               "device": str(pipe.device), "versions": _versions(), **(extra or {})}
+               "device": str(pipe.device), "attention_backend": attention["backend"] if attention else None,
+               "versions": _versions(), **(extra or {})}
     _write_json_atomic(sidecar_path(out), sidecar)
     return out
 
