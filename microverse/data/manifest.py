@@ -16,6 +16,7 @@ idempotent, so a crash between the two steps is harmless.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 import uuid
@@ -23,6 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
+from pandas.api.types import is_float_dtype, is_integer_dtype
 
 SOURCE_KEY = "source_id"
 CLIP_KEY = "clip_id"
@@ -159,6 +161,10 @@ class Manifest:
             self.write(table, base.drop(columns=drop))
 
 
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def update_columns(base: pd.DataFrame, new: pd.DataFrame, key: str) -> pd.DataFrame:
     """Set ``new``'s columns on the matching rows of ``base`` (other rows keep what they had).
 
@@ -169,8 +175,15 @@ def update_columns(base: pd.DataFrame, new: pd.DataFrame, key: str) -> pd.DataFr
     out = base.set_index(key)
     common = new.index.intersection(out.index)
     for column in new.columns:
-        merged = out[column].astype(object) if column in out else pd.Series(None, index=out.index, dtype=object)
-        merged.loc[common] = new.loc[common, column].astype(object)
+        # Missing is always None before dtypes are inferred, and an integer column an earlier fold
+        # left with gaps (stored as float) goes back to ints: a stage folded in several goes (a
+        # resumed run) ends with the same dtypes as one folded at once.
+        old = out[column] if column in out else None
+        values = [None] * len(out) if old is None else [None if _missing(v) else v for v in old.astype(object)]
+        if old is not None and is_float_dtype(old) and is_integer_dtype(new[column]):
+            values = [None if v is None else int(v) for v in values]
+        merged = pd.Series(values, index=out.index, dtype=object)
+        merged.loc[common] = [None if _missing(v) else v for v in new.loc[common, column].astype(object)]
         out[column] = merged
     return out.reset_index().infer_objects()
 
