@@ -18,7 +18,6 @@ a ``clip_id`` column resolved against ``--dataset``.
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from microverse.data.frame_cache import FrameCache
+from microverse.data.sheet import read_sheet
 from microverse.data.video import even_indices, probe, sample_frames
 from microverse.errors import MicroverseError
 
@@ -44,15 +44,8 @@ def read_labels(csv_path: Path, dataset: Path | None = None) -> list[dict]:
         raise MicroverseError("label file not found", file=str(csv_path))
     clips = sources = None
     items = []
-    try:
-        with open(csv_path, newline="", encoding="utf-8-sig") as fh:  # -sig: Excel's byte-order mark
-            reader = csv.DictReader(fh)
-            fields = set(reader.fieldnames or [])
-            rows = list(reader)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise MicroverseError(f"not a UTF-8 CSV file ({exc.__class__.__name__})", file=str(csv_path),
-                              fix="give a CSV with a header like: video,label") from None
-    if "label" not in fields or not ({"video", "clip_id"} & fields):
+    fields, rows = read_sheet(csv_path)
+    if "label" not in fields or not ({"video", "clip_id"} & set(fields)):
         raise MicroverseError("needs a 'label' column and a 'video' or 'clip_id' column", file=str(csv_path),
                               fix="header like: video,label  or  clip_id,label")
     for line, row in enumerate(rows, start=2):

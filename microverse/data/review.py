@@ -18,6 +18,7 @@ from PIL import Image
 
 from microverse.data.manifest import CLIP_KEY, Manifest
 from microverse.data.pipeline import clip_items
+from microverse.data.sheet import read_sheet
 from microverse.data.video import even_indices, sample_frames
 from microverse.errors import MicroverseError
 
@@ -72,25 +73,25 @@ def import_sheet(manifest: Manifest, sheet: Path) -> dict:
         raise MicroverseError("review sheet not found", file=str(sheet))
     known = set(manifest.read("clips")[CLIP_KEY])
     rows, pending = [], 0
-    with open(sheet, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        if not {"clip_id", "verdict"} <= set(reader.fieldnames or []):
-            raise MicroverseError("needs clip_id and verdict columns", file=str(sheet))
-        for line, row in enumerate(reader, start=2):
-            verdict = (row.get("verdict") or "").strip().lower()
-            if not verdict:
-                pending += 1
-                continue
-            if verdict not in KEEP | DROP:
-                raise MicroverseError(f"verdict {row['verdict']!r} is neither keep nor drop", file=str(sheet),
-                                      item=f"line {line}", fix="write keep or drop")
-            if row["clip_id"] not in known:
-                raise MicroverseError(f"unknown clip {row['clip_id']!r}", file=str(sheet), item=f"line {line}")
-            keep = verdict in KEEP
-            note = (row.get("note") or "").strip() or None
-            rows.append({CLIP_KEY: row["clip_id"], "review.keep": keep, "review.note": note,
-                         "review.reviewer": (row.get("reviewer") or "").strip() or None,
-                         "review.reason": None if keep else f"expert: {note or 'rejected'}"})
+    fields, sheet_rows = read_sheet(sheet)
+    if not {"clip_id", "verdict"} <= set(fields):
+        raise MicroverseError("needs clip_id and verdict columns", file=str(sheet))
+    for line, row in enumerate(sheet_rows, start=2):
+        verdict = (row.get("verdict") or "").strip().lower()
+        if not verdict:
+            pending += 1
+            continue
+        if verdict not in KEEP | DROP:
+            raise MicroverseError(f"verdict {row['verdict']!r} is neither keep nor drop", file=str(sheet),
+                                  item=f"line {line}", fix="write keep or drop")
+        clip = (row.get("clip_id") or "").strip()
+        if clip not in known:
+            raise MicroverseError(f"unknown clip {clip!r}", file=str(sheet), item=f"line {line}")
+        keep = verdict in KEEP
+        note = (row.get("note") or "").strip() or None
+        rows.append({CLIP_KEY: clip, "review.keep": keep, "review.note": note,
+                     "review.reviewer": (row.get("reviewer") or "").strip() or None,
+                     "review.reason": None if keep else f"expert: {note or 'rejected'}"})
     manifest.append("review", rows)
     manifest.fold("clips", "review", CLIP_KEY)
     if rows:

@@ -66,7 +66,7 @@ def test_bad_label_files_name_the_line(tmp_path, labelled):
     bad.write_text(f"video,label,start_frame\n{labelled.parent / 'micro0.mp4'},1,ten\n")
     with pytest.raises(MicroverseError, match="line 2: start_frame and end_frame must be whole frame numbers"):
         read_labels(bad)
-    with pytest.raises(MicroverseError, match="not a UTF-8 CSV file"):
+    with pytest.raises(MicroverseError, match="not UTF-8 text"):
         read_labels(labelled.parent / "micro0.mp4")  # a video given where the CSV goes
 
 

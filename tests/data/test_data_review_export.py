@@ -66,6 +66,17 @@ def test_review_export_and_import(tmp_path, filtered, cli):
     bad.write_text("clip_id,verdict\nnope,keep\n")
     result = cli("data", "review", filtered, "--import", bad)
     assert result.exit_code == 2 and "unknown clip" in result.output
+    # the last verdict as a European Excel saves it: byte-order mark, ';' separators, padded header
+    excel = tmp_path / "excel.csv"
+    excel.write_text(f"clip_id ; verdict ; note\n{rows[3]['clip_id']};drop;trop floue, désolé\n", encoding="utf-8-sig")
+    result = cli("data", "review", filtered, "--import", excel)
+    assert result.exit_code == 0, result.output
+    report = json.loads(cli("data", "report", filtered, "--format", "json").stdout)
+    review = report["stages"]["review"]
+    assert review["dropped"] == 2 and "expert: trop floue, désolé" in review["reasons"]
+    excel.write_text("clip_id,verdict,note\nx,drop,désolé\n", encoding="cp1252")  # Excel's legacy "CSV"
+    result = cli("data", "review", filtered, "--import", excel)
+    assert result.exit_code == 2 and "not UTF-8 text" in result.output and "CSV UTF-8" in result.output
 
 
 def test_export_official_layout_splits_by_source(tmp_path, filtered, cli):
