@@ -106,6 +106,13 @@ class Chrome:
         page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
         return page
 
+    @staticmethod
+    def submit_key(page, key: str) -> None:
+        """Press a shortcut that submits a form, and wait until the page it leads to has loaded:
+        only then is the deferred script wired up, so the next key press is not lost."""
+        with page.expect_navigation():
+            page.keyboard.press(key)
+
     def login(self, url: str, token: str, **kwargs):
         """A new page logged in with ``token``, on the study overview."""
         page = self.page(**kwargs)

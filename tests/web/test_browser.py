@@ -62,9 +62,9 @@ def test_click_through_preference_study(tmp_path, site_factory, live_server, chr
         assert frame == int(back * FPS) + 1   # the frame counter names the frame shown (1-based)
 
         # keyboard: 2 picks video B for the current question (scientific), 0 a tie for visual
-        page.keyboard.press("2")
+        chrome.submit_key(page, "2")
         page.wait_for_selector("#q-scientific.answered")
-        page.keyboard.press("0")
+        chrome.submit_key(page, "0")
         page.wait_for_url(lambda u: not u.endswith("/" + first))  # item done: on to the next one
         second = page.url.rsplit("/", 1)[1]
         # mouse: A for scientific, then C for visual
@@ -86,7 +86,7 @@ def test_click_through_preference_study(tmp_path, site_factory, live_server, chr
         strict.click("#continue")
         strict.wait_for_url("**/item/*")
         strict.wait_for_load_state()
-        strict.keyboard.press("1")  # the static script runs under the policy: the shortcut works
+        chrome.submit_key(strict, "1")  # the static script runs under the policy: the shortcut works
         strict.wait_for_selector("#q-scientific.answered")
         assert violations == []
     assert chrome.dialogs == []
@@ -129,10 +129,10 @@ def test_assigned_rater_sees_only_their_items_and_resumes_after_a_restart(tmp_pa
         page.click("#continue")
         page.wait_for_url("**/item/*")
         done = [page.url.rsplit("/", 1)[1]]
-        page.keyboard.press("1")
+        chrome.submit_key(page, "1")
         page.wait_for_url(lambda u: not u.endswith("/" + done[0]))
         done.append(page.url.rsplit("/", 1)[1])
-        page.keyboard.press("0")
+        chrome.submit_key(page, "0")
         page.wait_for_url(lambda u: not u.endswith("/" + done[1]))
         outside = next(str(t) for t in range(6) if str(t) not in mine)
         page.goto(f"{url}/study/p/item/{outside}")

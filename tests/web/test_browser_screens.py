@@ -55,16 +55,16 @@ def test_criterion_annotation(tmp_path, live_server, chrome):
 
         # keyboard: 1 marks the current criterion met, 0 not met; j/k move the current one
         assert "current" in page.get_attribute("#q-scientific-0", "class")
-        page.keyboard.press("1")
+        chrome.submit_key(page, "1")
         page.wait_for_selector("#q-scientific-0.answered")
         assert "current" in page.get_attribute("#q-scientific-1", "class")
-        page.keyboard.press("0")
+        chrome.submit_key(page, "0")
         page.wait_for_selector("#q-scientific-1.answered")
         page.keyboard.press("j")  # from visual:0 (first open) to instruction:0
         assert "current" in page.get_attribute("#q-instruction-0", "class")
         page.keyboard.press("k")
         page.keyboard.press("j")
-        page.keyboard.press("1")
+        chrome.submit_key(page, "1")
         page.wait_for_selector("#q-instruction-0.answered")
         assert page.inner_text("#progress") == "0/4 items done"
         # mouse: the last open criterion; the item is done, the next one is shown
@@ -96,9 +96,9 @@ def test_expert_screening(tmp_path, live_server, chrome):
         assert f"Task {first} <script>alert(2)</script>" in page.inner_text("#prompt")
         assert f"Video {first} <script>x</script>" in page.inner_text(".source")
         # n/p move between tasks without answering
-        page.keyboard.press("n")
+        chrome.submit_key(page, "n")
         page.wait_for_url(lambda u: not u.endswith("/" + first))
-        page.keyboard.press("p")
+        chrome.submit_key(page, "p")
         page.wait_for_url(lambda u: u.endswith("/" + first))
 
         # a rationale typed in the box (typing "0" there must not reject), then approve with the mouse
@@ -107,7 +107,7 @@ def test_expert_screening(tmp_path, live_server, chrome):
         page.wait_for_url(lambda u: not u.endswith("/" + first))
         second = item_key(page)
         assert page.is_visible("#q-approve.current") and not page.is_visible("#q-approve.answered")
-        page.keyboard.press("0")   # reject the second task with the shortcut: all done
+        chrome.submit_key(page, "0")   # reject the second task with the shortcut: all done
         page.wait_for_url(url + "/study/scr")
         assert page.is_visible("#all-done")
         page.goto(f"{url}/study/scr/item/{first}")
@@ -133,7 +133,7 @@ def test_rubric_revision(tmp_path, live_server, chrome):
         assert "Spindle <b>forms</b>" in page.inner_text("#q-c1")        # the LLM's draft, as text
         assert "weight_out_of_range:1.5" in page.inner_text("#q-c2")    # flagged draft values are visible
 
-        page.keyboard.press("1")   # keep criterion 1
+        chrome.submit_key(page, "1")   # keep criterion 1
         page.wait_for_selector("#q-c1.answered")
         assert "current" in page.get_attribute("#q-c2", "class")
         page.keyboard.press("k")
