@@ -192,8 +192,12 @@ def decode_or_explain(frames: ClipFrames, item: dict):
 def _loader(get: Callable[[int], object], labels: list[int], indices: list[int], *, batch_size: int, workers: int,
             shuffle: bool, seed: int):
     """A torch DataLoader over ``get(i)`` for i in ``indices``, run in ``workers`` processes when
-    ``get`` decodes (decoding, not the model, is what starves a GPU here); shuffling is seeded,
-    so runs repeat."""
+    ``get`` decodes (decoding, not the model, is what starves a GPU here).
+
+    Shuffling is seeded by a generator of the sampler's own: the loader also draws worker seeds
+    from its generator, once per epoch without persistent workers and once in all with them, so
+    sharing one generator made the order of epoch 2 on depend on ``workers``.
+    """
     import torch
 
     class Clips(torch.utils.data.Dataset):
@@ -203,9 +207,12 @@ def _loader(get: Callable[[int], object], labels: list[int], indices: list[int],
         def __getitem__(self, k: int):
             return get(indices[k]), labels[indices[k]]
 
-    generator = torch.Generator().manual_seed(seed)
-    return torch.utils.data.DataLoader(Clips(), batch_size=batch_size, shuffle=shuffle, generator=generator,
-                                       num_workers=workers, persistent_workers=workers > 0)
+    clips = Clips()
+    sampler = torch.utils.data.RandomSampler(clips, generator=torch.Generator().manual_seed(seed)) if shuffle \
+        else None
+    return torch.utils.data.DataLoader(clips, batch_size=batch_size, sampler=sampler,
+                                       generator=torch.Generator().manual_seed(seed), num_workers=workers,
+                                       persistent_workers=workers > 0)
 
 
 def train(items: list[dict], base: str, out_dir: Path, *, epochs: int = 10, lr: float = 5e-5, batch_size: int = 4,
@@ -242,7 +249,8 @@ def train(items: list[dict], base: str, out_dir: Path, *, epochs: int = 10, lr: 
         if failed:
             raise undecodable(items, failed)
         fill_seconds = [round(time.perf_counter() - started, 3), round(time.process_time() - cpu, 3)]
-        get, workers = cache.__getitem__, 0
+        # reading tensors back from memory needs no helpers; from disk, the loader workers overlap it
+        get, workers = cache.__getitem__, (loader_workers if cache.files else 0)
     else:
         get, workers, done_before = (lambda i: decode_or_explain(frames, items[i])), loader_workers, 0
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)

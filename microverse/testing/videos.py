@@ -1,8 +1,7 @@
 """Synthetic videos with known ground truth: scene cuts, letterbox bars, burned-in text, stills.
 
 Each scene is a smooth textured colour field (a random 6x6 colour grid, bilinearly upscaled,
-plus mid-frequency texture, like stained tissue under a microscope seen at low power) that
-drifts a few pixels per frame: adjacent frames of one scene are nearly identical, frames of
+plus mid-frequency texture) that drifts a few pixels per frame: adjacent frames of one scene are nearly identical, frames of
 different scenes are not, so the right cut positions are known exactly. Use them to dry-run a
 data pipeline (``microverse data ingest/split/filter``) offline, or as test inputs::
 

@@ -144,7 +144,7 @@ def test_a_model_that_cannot_load_is_one_clean_line(tmp_path, labelled, cli):
 
 def test_frame_cache_decodes_each_clip_once_and_trains_the_same_weights(tmp_path, tiny_videomae, labelled,
                                                                        monkeypatch):
-    """Cached (in memory, or on disk) or not, the same seed gives bit-identical weights."""
+    """Cached (in memory, or on disk) or not, with loader workers or not, the same seed gives bit-identical weights."""
     from collections import Counter
     from pathlib import Path
 
@@ -164,7 +164,8 @@ def test_frame_cache_decodes_each_clip_once_and_trains_the_same_weights(tmp_path
     held_out = {Path(items[i]["path"]).name for i in split_80_20([i["label"] for i in items])[1]}
     runs = {}
     for name, options in {"off": {"frame_cache": False}, "memory": {}, "disk": {"cache_memory_gb": 0},
-                          "disk again": {"cache_memory_gb": 0}}.items():
+                          "disk again": {"cache_memory_gb": 0, "loader_workers": 1},
+                          "off workers": {"frame_cache": False, "loader_workers": 1}}.items():
         decodes.clear()
         out = tmp_path / name.split()[0]
         metrics = classify.train(items, str(tiny_videomae), out, epochs=2, lr=1e-3, batch_size=4, **options)
@@ -172,7 +173,7 @@ def test_frame_cache_decodes_each_clip_once_and_trains_the_same_weights(tmp_path
     weights = runs["off"][0]
     initial = load_file(tiny_videomae / "model.safetensors")
     assert any(not torch.equal(weights[k], initial[k]) for k in initial if k in weights)  # it did train
-    for name in ("memory", "disk", "disk again"):
+    for name in ("memory", "disk", "disk again", "off workers"):  # decoding in a worker changes nothing either
         assert runs[name][0].keys() == weights.keys()
         assert all(torch.equal(runs[name][0][k], weights[k]) for k in weights), name
     assert runs["off"][1] == {clip: 1 if clip in held_out else 2 for clip in runs["off"][1]} and len(runs["off"][1]) == 10
