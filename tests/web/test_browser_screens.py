@@ -175,3 +175,32 @@ def test_rubric_revision(tmp_path, live_server, chrome):
     conn = store.open_studies(db)
     actions = review.actions_from_study(conn, store.get_study(conn, "rev"))
     assert sorted(a.op for a in actions) == ["reweight", "supplement"]
+
+
+def test_a_double_press_or_double_click_answers_once(site, live_server, chrome):
+    """A rater who presses a shortcut twice, or double-clicks, gets one answer and no error page
+    (without the guard the second post arrived with no revision: 409 "already answered")."""
+    with live_server(site.db) as url:
+        page = chrome.login(url, site.tokens["ann/expert"])
+        page.click("#continue")
+        page.wait_for_url("**/item/*")
+        page.keyboard.press("1")
+        page.keyboard.press("1")   # on the old page: ignored; on the next one: the next criterion
+        page.wait_for_selector("#q-scientific-0.answered")
+        page.wait_for_load_state()
+        assert page.locator("#error").count() == 0
+        pref = chrome.login(url, site.tokens["pref/ann"])
+        pref.click("#continue")
+        pref.wait_for_url("**/item/*")
+        pref.dblclick("#q-scientific button[value=A]")
+        pref.wait_for_selector("#q-scientific.answered")
+        pref.wait_for_load_state()
+        assert pref.locator("#error").count() == 0
+    conn = store.open_studies(site.db)
+    rows = conn.execute("SELECT rater, question, answer, revision FROM study_answers ORDER BY rater, question").fetchall()
+    log = conn.execute("SELECT count(*) FROM study_answer_log").fetchone()[0]
+    conn.close()
+    marks = {(r[0], r[1]): (r[2], r[3]) for r in rows}
+    assert marks[("expert", "scientific:0")] == ("1", 1) and marks[("ann", "scientific")][1] == 1
+    assert set(marks) - {("expert", "scientific:0"), ("ann", "scientific")} <= {("expert", "scientific:1")}
+    assert log == len(rows) and all(r[3] == 1 for r in rows)

@@ -55,12 +55,22 @@ function wirePlayer(figure) {
     b.addEventListener("click", () => stepFrames(figure, parseInt(b.dataset.step, 10))));
 }
 
+// One answer per page: a second key press or click while the first answer is on its way
+// would post the same question again with no revision and get "already answered" (409).
+let submitting = false;
+
 // `defer`: the document is parsed when this runs, so wire up at once (no keypress is lost).
 (() => {
   players().forEach(wirePlayer);
+  document.addEventListener("submit", event => {
+    if (submitting) event.preventDefault();
+    submitting = true;
+  });
+  window.addEventListener("pageshow", event => { if (event.persisted) submitting = false; });  // back/forward
   document.addEventListener("keydown", event => {
     const tag = (event.target.tagName || "").toLowerCase();
     if (tag === "input" || tag === "textarea" || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (submitting) { event.preventDefault(); return; }
     const key = event.key;
     if (key === "j") { moveCurrent(1); return; }
     if (key === "k") { moveCurrent(-1); return; }
