@@ -14,9 +14,12 @@ accumulated, and in-flight work is bounded, so memory stays flat in the number o
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -145,14 +148,35 @@ def _run_local(spec: StageSpec, items: Iterable[dict], workers: int) -> Iterator
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_local,
                              initargs=(spec,)) as pool:
         pending: set = set()
-        for chunk in chunks(items, size):
-            pending.add(pool.submit(_call_local, chunk))
-            if len(pending) >= 2 * workers:  # bounded in-flight work: flat memory
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield from future.result()
-        for future in pending:
-            yield from future.result()
+        try:
+            for submitted, chunk in enumerate(chunks(items, size)):
+                with _sigint_ignored(starting_processes=submitted < workers):
+                    pending.add(pool.submit(_call_local, chunk))
+                if len(pending) >= 2 * workers:  # bounded in-flight work: flat memory
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        yield from future.result()
+            for future in pending:
+                yield from future.result()
+        except KeyboardInterrupt:  # stop now: queued chunks are dropped, not run while the user waits
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+@contextlib.contextmanager
+def _sigint_ignored(*, starting_processes: bool) -> Iterator[None]:
+    """Ignore SIGINT while the pool may start a process, which inherits that (Python keeps an
+    ignored SIGINT ignored): Ctrl-C is then the parent's alone to handle (it stops the stage,
+    finished rows are saved), instead of every worker also printing a KeyboardInterrupt
+    traceback. The pool starts its processes inside ``submit``, one per call, up to ``workers``."""
+    if not starting_processes or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _pool_errors(rows: Iterator[dict]) -> Iterator[dict]:
@@ -217,17 +241,23 @@ def default_workers() -> int:
 
 def stream_to(sink: Callable[[list[dict]], None], rows: Iterable[dict], *, every: int = 32,
               on_row: Callable[[dict], None] | None = None) -> int:
-    """Hand rows to ``sink`` in small batches (each batch is persisted before the next)."""
+    """Hand rows to ``sink`` in small batches (each batch is persisted before the next).
+
+    If the stream stops with an exception (Ctrl-C, a worker process that died), the rows that
+    did finish are still handed over, so the rerun does not redo them.
+    """
     batch: list[dict] = []
     count = 0
-    for row in rows:
-        batch.append(row)
-        count += 1
-        if on_row:
-            on_row(row)
-        if len(batch) >= every:
+    try:
+        for row in rows:
+            batch.append(row)
+            count += 1
+            if on_row:
+                on_row(row)
+            if len(batch) >= every:
+                full, batch = batch, []
+                sink(full)
+    finally:
+        if batch:
             sink(batch)
-            batch = []
-    if batch:
-        sink(batch)
     return count

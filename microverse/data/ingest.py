@@ -123,18 +123,22 @@ def ingest_local(manifest: Manifest, paths: Iterable[Path], *, allow_vfr: bool =
     spec = engines.StageSpec("ingest", "path", IngestWorker, {"allow_vfr": allow_vfr})
     added = duplicates = done = 0
     pending: list[dict] = []
-    for row in engines.run(spec, todo, engine=engine, workers=workers, address=address):
-        pending.append(row)
-        done += 1
-        if on_file:
-            on_file(done, len(todo))
-        if len(pending) >= batch:
-            a, d = ingest_rows(manifest, pending)
-            added, duplicates, pending = added + a, duplicates + d, []
-    a, d = ingest_rows(manifest, pending)
+    try:
+        for row in engines.run(spec, todo, engine=engine, workers=workers, address=address):
+            pending.append(row)
+            done += 1
+            if on_file:
+                on_file(done, len(todo))
+            if len(pending) >= batch:
+                full, pending = pending, []
+                a, d = ingest_rows(manifest, full)
+                added, duplicates = added + a, duplicates + d
+    finally:  # also on Ctrl-C: files already hashed and probed are not redone by the rerun
+        a, d = ingest_rows(manifest, pending)
+        added, duplicates = added + a, duplicates + d
     write_dataset_info(manifest, {"origin": "local", "allow_vfr": allow_vfr, "engine": engine, "workers": workers},
-                       added + a)
-    return {"added": added + a, "duplicates": duplicates + d, "already_ingested": len(files) - len(todo)}
+                       added)
+    return {"added": added, "duplicates": duplicates, "already_ingested": len(files) - len(todo)}
 
 
 def write_dataset_info(manifest: Manifest, settings: dict, processed: int) -> None:

@@ -61,3 +61,46 @@ def test_ray_matches_local(inputs, reference, tmp_path):
         _same(reference, _build(tmp_path / "ds", inputs, engine="ray", workers=2))
     finally:
         ray.shutdown()
+
+
+class SigintProbe:
+    """A stage worker reporting whether its own process ignores SIGINT (from /proc)."""
+
+    def __init__(self, config: dict) -> None:
+        pass
+
+    def __call__(self, item: dict) -> dict:
+        import signal
+        from pathlib import Path
+
+        line = next(s for s in Path("/proc/self/status").read_text().splitlines() if s.startswith("SigIgn:"))
+        return {"probe.sigint_ignored": bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/status"), reason="reads /proc")
+def test_ctrl_c_is_the_parents_alone_pool_workers_ignore_it():
+    """Without this every pool worker printed a KeyboardInterrupt traceback under the one clean line."""
+    import signal
+
+    from microverse.data import engine
+
+    spec = engine.StageSpec("probe", "clip_id", SigintProbe, {})
+    rows = list(engine.run(spec, [{"clip_id": str(k)} for k in range(6)], workers=2))
+    assert len(rows) == 6 and all(row["probe.sigint_ignored"] for row in rows)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the parent still handles Ctrl-C
+    assert not SigintProbe({})({})["probe.sigint_ignored"]
+
+
+def test_rows_finished_before_an_interrupt_are_persisted():
+    from microverse.data.engine import stream_to
+
+    def rows():
+        for k in range(6):
+            yield {"k": k}
+        raise KeyboardInterrupt
+
+    saved: list[list[dict]] = []
+    with pytest.raises(KeyboardInterrupt):
+        stream_to(saved.append, rows(), every=4)
+    assert [[r["k"] for r in batch] for batch in saved] == [[0, 1, 2, 3], [4, 5]]
