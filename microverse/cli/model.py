@@ -51,7 +51,8 @@ def generate(
     model: ModelOption = DEFAULT_MODEL,
     checkpoint: Annotated[Optional[Path], typer.Option(help="Full fine-tuned weights: run folder, checkpoint, "
                                                             "transformer folder or .safetensors.")] = None,
-    lora: Annotated[Optional[Path], typer.Option(help="LoRA weights: run folder, checkpoint or .safetensors.")] = None,
+    lora: Annotated[Optional[str], typer.Option(help="LoRA weights: run folder, checkpoint, .safetensors, or a "
+                                                     "hub repo id.")] = None,
     lora_scale: Annotated[float, typer.Option(help="Strength of the fused LoRA.")] = 1.0,
     height: int = 480, width: int = 832,
     frames: Annotated[int, typer.Option(help="Number of frames (4k+1).")] = 81,
@@ -70,6 +71,10 @@ def generate(
     attention_backend: Annotated[str, typer.Option(help="diffusers attention backend (e.g. _native_cudnn, flash), "
                                                         "'auto' (GPU: the fastest exact one, timed once at load) "
                                                         "or 'default' (PyTorch SDPA's own choice).")] = "auto",
+    offload: Annotated[bool, typer.Option("--offload", help="Small GPUs: keep each component on the CPU until "
+                                                            "it runs (diffusers model CPU offload).")] = False,
+    vae_tiling: Annotated[bool, typer.Option("--vae-tiling", help="Decode in spatial tiles (less GPU memory; "
+                                                                   "tile seams are blended).")] = False,
 ) -> None:
     """Generate a video from --prompt, or every benchmark task with --bench (paper settings by default)."""
     from microverse.model.configs import GenerationSettings
@@ -93,7 +98,8 @@ def generate(
                                "attention_backend": None if attention_backend == "default" else attention_backend,
                                }.items() if v}
     spec = gen.ModelSpec(model=model, checkpoint=str(checkpoint) if checkpoint else None,
-                         lora=str(lora) if lora else None, lora_scale=lora_scale, device=device, speed=speed)
+                         lora=lora, lora_scale=lora_scale, device=device, speed=speed,
+                         memory={k: v for k, v in {"offload": offload, "vae_tiling": vae_tiling}.items() if v})
     if prompt:
         if out.suffix.lower() != ".mp4":
             raise MicroverseError("--out must be an .mp4 file with --prompt", file=str(out))

@@ -196,3 +196,37 @@ def test_attention_auto_times_only_usable_exact_backends():
     assert best in seconds and all(s > 0 for s in seconds.values())
     with pytest.raises(RuntimeError, match="no attention backend"):
         fastest_attention_backend(2, 8, 64, device="cpu", candidates=("flash",))
+
+
+def test_lora_hub_ids_go_to_the_hub_and_local_paths_stay_local(tiny_model, tmp_path, monkeypatch):
+    from microverse.model.pipelines import loading
+    from microverse.model.pipelines.pipeline_microverse import MicroVersePipeline
+
+    calls = []
+    monkeypatch.setattr(MicroVersePipeline, "load_lora_weights", lambda self, *a, **k: calls.append((a, k)))
+    pipe = MicroVersePipeline.from_pretrained(tiny_model)
+    loading._load_lora(pipe, "some-user/wan-lora")
+    assert calls[-1] == (("some-user/wan-lora",), {"adapter_name": "microverse"})
+    (tmp_path / "run" / "final").mkdir(parents=True)
+    (tmp_path / "run" / "final" / loading.LORA_FILE).write_bytes(b"")
+    loading._load_lora(pipe, str(tmp_path / "run"))
+    assert calls[-1][1]["weight_name"] == loading.LORA_FILE and calls[-1][0] == (str(tmp_path / "run" / "final"),)
+    with pytest.raises(MicroverseError, match="no LoRA weights"):
+        loading._load_lora(pipe, "./missing/lora")  # looks local: never sent to the hub
+    monkeypatch.setattr(MicroVersePipeline, "load_lora_weights", lambda self, *a, **k: 1 / 0)
+    with pytest.raises(MicroverseError, match="from the hub"):
+        loading._load_lora(pipe, "some-user/wan-lora")
+
+
+def test_vae_tiling_and_offload_options(tiny_model, tmp_path):
+    from microverse.model.pipelines.loading import load_pipeline
+
+    assert load_pipeline(str(tiny_model), device="cpu", vae_tiling=True).vae.use_tiling
+    out = tmp_path / "tiled.mp4"
+    result = runner.invoke(app, ["generate", "--prompt", "a cell", "--out", str(out), "--model", str(tiny_model),
+                                 "--height", "64", "--width", "64", "--frames", "5", "--steps", "1", "--vae-tiling"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.with_suffix(".json").read_text())["memory"] == {"vae_tiling": True}
+    offload = runner.invoke(app, ["generate", "--prompt", "a cell", "--out", str(tmp_path / "o.mp4"), "--model",
+                                  str(tiny_model), "--device", "cpu", "--offload"])
+    assert offload.exit_code == 2 and "needs a GPU" in offload.output

@@ -29,20 +29,20 @@ class ModelSpec:
     lora_scale: float = 1.0
     device: str | None = None
     speed: dict = field(default_factory=dict)  # MicroVersePipeline.optimize(**speed)
+    memory: dict = field(default_factory=dict)  # load_pipeline(offload=..., vae_tiling=...)
 
     def load(self):
         from microverse.model.pipelines.loading import load_pipeline
 
         pipe = load_pipeline(self.model, checkpoint=Path(self.checkpoint) if self.checkpoint else None,
-                             lora=Path(self.lora) if self.lora else None, lora_scale=self.lora_scale,
-                             device=self.device)
+                             lora=self.lora, lora_scale=self.lora_scale, device=self.device, **self.memory)
         if self.speed:
             pipe.optimize(**self.speed)
         return pipe
 
     def describe(self) -> dict:
         return {"model": self.model, "checkpoint": self.checkpoint, "lora": self.lora,
-                "lora_scale": self.lora_scale, "speed": self.speed}
+                "lora_scale": self.lora_scale, "speed": self.speed, "memory": self.memory}
 
 
 def check_settings(s: GenerationSettings) -> None:

@@ -23,12 +23,17 @@ def pick_device(device: str | None = None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def load_pipeline(model: str, *, checkpoint: Path | None = None, lora: Path | None = None,
-                  lora_scale: float = 1.0, device: str | None = None, dtype=None):
+def load_pipeline(model: str, *, checkpoint: Path | None = None, lora: Path | str | None = None,
+                  lora_scale: float = 1.0, device: str | None = None, dtype=None, offload: bool = False,
+                  vae_tiling: bool = False):
     """A ready-to-sample :class:`MicroVersePipeline` on ``device``.
 
     On a GPU the transformer and text encoder run in bf16 and the VAE in fp32 (the combination the
     diffusers Wan docs recommend: the VAE decode is sensitive to bf16); on CPU everything is fp32.
+    ``lora`` is a local file/folder/run or a hub repo id holding diffusers-format LoRA weights.
+    For small GPUs: ``offload`` keeps each component on the CPU until it runs (diffusers' model CPU
+    offload: the 11 GB UMT5-XXL never shares the GPU with the transformer), and ``vae_tiling`` decodes
+    in overlapping spatial tiles, which bounds the decode's memory at 480p and above.
     """
     import torch
 
@@ -47,11 +52,33 @@ def load_pipeline(model: str, *, checkpoint: Path | None = None, lora: Path | No
     if checkpoint is not None:  # keeps the base's dtypes, fp32 modules (norms, rope, ...) included
         pipe.transformer = load_transformer_weights(pipe.transformer, Path(checkpoint))
     if lora is not None:
-        path = resolve_lora(Path(lora))
-        pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name="microverse")
+        _load_lora(pipe, str(lora))
         pipe.fuse_lora(lora_scale=lora_scale)
         pipe.unload_lora_weights()  # fused into the base weights: no adapter overhead at sampling time
+    if vae_tiling:
+        pipe.vae.enable_tiling()
+    if offload:
+        if not device.startswith("cuda"):
+            raise MicroverseError("--offload needs a GPU (it moves each component onto it while it runs)",
+                                  fix="drop --offload on a CPU")
+        pipe.enable_model_cpu_offload(device=device)
+        return pipe
     return pipe.to(device)
+
+
+def _load_lora(pipe, lora: str) -> None:
+    """Local weights (file, folder, run, checkpoint) or, when no such path exists, a hub repo id."""
+    path = Path(lora)
+    if path.exists() or lora.startswith((".", "/", "~")) or lora.count("/") != 1:
+        path = resolve_lora(path)
+        pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name="microverse")
+        return
+    try:  # diffusers finds the .safetensors LoRA file in the repo
+        pipe.load_lora_weights(lora, adapter_name="microverse")
+    except Exception as exc:  # noqa: BLE001 - offline, no such repo, no LoRA file in it: one user-facing problem
+        raise MicroverseError(f"cannot load LoRA weights from the hub: {exc}", item=lora,
+                              fix="pass a local LoRA file or run folder, or a hub repo id with diffusers LoRA "
+                                  "weights (and network access)") from None
 
 
 def _check_model_source(model: str) -> None:

@@ -105,8 +105,10 @@ class MicroVersePipeline(WanPipeline):
 
     def decode_latents(self, latents: torch.Tensor, output_type: str = "np"):
         """Undo the VAE's per-channel latent normalisation and decode (same maths as WanPipeline)."""
-        vae = self.vae
-        latents = latents.to(vae.device, vae.dtype)
+        from diffusers.utils.torch_utils import get_module_execution_device
+
+        vae = self.vae  # its execution device: with model CPU offload, vae.device is the CPU
+        latents = latents.to(get_module_execution_device(vae), vae.dtype)
         mean = torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1).to(latents)
         std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1).to(latents)
         video = vae.decode(latents * std + mean, return_dict=False)[0]
