@@ -198,6 +198,18 @@ def test_attention_auto_times_only_usable_exact_backends():
         fastest_attention_backend(2, 8, 64, device="cpu", candidates=("flash",))
 
 
+def test_attention_auto_skips_a_backend_that_runs_but_computes_garbage(monkeypatch):
+    from diffusers.models import attention_dispatch
+
+    from microverse.model.pipelines.attention import fastest_attention_backend
+
+    real = attention_dispatch.dispatch_attention_fn
+    monkeypatch.setattr(attention_dispatch, "dispatch_attention_fn", lambda q, k, v, backend: (
+        real(q, k, v, backend=backend) * (float("nan") if backend == "_native_math" else 1)))
+    _, seconds = fastest_attention_backend(2, 8, 64, device="cpu", candidates=("native", "_native_math"), repeats=1)
+    assert set(seconds) == {"native"}
+
+
 def test_lora_hub_ids_go_to_the_hub_and_local_paths_stay_local(tiny_model, tmp_path, monkeypatch):
     from microverse.model.pipelines import loading
     from microverse.model.pipelines.pipeline_microverse import MicroVersePipeline
