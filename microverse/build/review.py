@@ -9,7 +9,8 @@ uses the same login, per-click saving and answer revisions as raters do:
 - a ``revision`` study has one item per drafted task and one question per drafted
   criterion (``c3``): the answer is ``keep``, ``delete``, ``reweight`` or ``edit`` with its
   values and a rationale, checked exactly like a line of an actions file; the optional
-  ``supplements`` question holds the expert's added criteria. ``build revise --from-study``
+  ``supplements`` question holds the expert's added criteria (``add`` appends one, ``remove``
+  drops one by position, both checked against the revision seen). ``build revise --from-study``
   turns the answers into actions.
 """
 
@@ -30,6 +31,8 @@ REVISION = "revision"
 APPROVE = "approve"
 SUPPLEMENTS = "supplements"
 REVIEW_OPS = ("keep", "delete", "reweight", "edit")
+OP_FIELDS = {"keep": ("rationale",), "delete": ("rationale",), "reweight": ("weight", "rationale"),
+             "edit": ("description", "polarity", "dimension", "rationale")}
 
 
 def create_screening_study(conn: sqlite3.Connection, name: str, *, seed: int = 0) -> Study:
@@ -78,7 +81,18 @@ def record_revision(conn: sqlite3.Connection, study: Study, rater: str, item_key
     if question == SUPPLEMENTS:
         previous = hs.rater_answers(conn, study, rater).get((item_key, SUPPLEMENTS))
         listed = list((previous.detail or {}).get("supplements", [])) if previous else []
-        values = _clean({k: v for k, v in fields.items() if k != "op"})
+        if str(fields.get("op", "")).strip() == "remove":
+            try:
+                position = int(str(fields.get("index", "")).strip())
+                if position < 0:
+                    raise IndexError
+                listed.pop(position)
+            except (ValueError, IndexError):
+                raise MicroverseError(f"no supplement {fields.get('index')!r} to remove",
+                                      fix="reload the page and remove one of the listed supplements") from None
+            return store.save_answer(conn, study, rater, item_key, SUPPLEMENTS, str(len(listed)),
+                                     {"supplements": listed}, seen_revision)
+        values = _clean({k: v for k, v in fields.items() if k not in ("op", "index")})
         record = {"expert": rater, "task": task, "op": "supplement", **values}
         action_from_json(record, f"task {task} supplement")
         listed.append({k: v for k, v in record.items() if k not in ("expert", "task", "op")})
@@ -87,7 +101,9 @@ def record_revision(conn: sqlite3.Connection, study: Study, rater: str, item_key
     op = str(fields.get("op", "")).strip()
     if op not in REVIEW_OPS:
         raise MicroverseError(f"invalid decision {op!r}", fix=f"choose one of {', '.join(REVIEW_OPS)}")
-    detail = _clean({k: v for k, v in fields.items() if k != "op"})
+    # Each button takes the fields it is about: the form shows the last decision's values, so a
+    # switch from re-weight to delete must not carry the old weight along.
+    detail = _clean({k: v for k, v in fields.items() if k in OP_FIELDS[op]})
     if op != "keep":
         action_from_json({"expert": rater, "task": task, "op": op, "criterion": int(question[1:]), **detail},
                          f"task {task} criterion {question[1:]}")

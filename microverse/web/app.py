@@ -192,7 +192,7 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
                choice: Annotated[str, Form()] = "", revision: Annotated[str, Form()] = "",
                rationale: Annotated[str, Form()] = "", weight: Annotated[str, Form()] = "",
                description: Annotated[str, Form()] = "", polarity: Annotated[str, Form()] = "",
-               dimension: Annotated[str, Form()] = "") -> Response:
+               dimension: Annotated[str, Form()] = "", index: Annotated[str, Form()] = "") -> Response:
         with database() as conn:
             study, rater = rater_for(request, conn, name)
             hs.check_assigned(conn, study, rater, store.get_item(conn, study, key))
@@ -209,7 +209,8 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
             elif study.kind == review.REVISION:
                 review.record_revision(conn, study, rater, key, question,
                                        {"op": choice, "weight": weight, "description": description,
-                                        "polarity": polarity, "dimension": dimension, "rationale": rationale}, seen)
+                                        "polarity": polarity, "dimension": dimension, "rationale": rationale,
+                                        "index": index}, seen)
             else:
                 raise MicroverseError(f"study kind {study.kind!r} has no web screen")
             item = store.get_item(conn, study, key)

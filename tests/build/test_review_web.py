@@ -85,3 +85,23 @@ def test_revision_in_the_browser_feeds_build_revise(build_db):
     # task 2 was not revised: its weight 1.5 still blocks the export
     blocked = runner.invoke(app, ["build", "export", "--db", str(build_db), "--out", str(build_db.parent / "o")])
     assert blocked.exit_code == 2 and "task 2 draft:2" in blocked.output
+
+
+def test_removing_a_supplement_checks_its_position(build_db):
+    assert runner.invoke(app, ["build", "review-study", "--db", str(build_db), "--kind", "revision",
+                               "--name", "rev"]).exit_code == 0
+    e1 = login(build_db, "rev", "e1")
+    add = {"question": "supplements", "choice": "add", "dimension": "visual", "polarity": "+1", "weight": "0.5",
+           "description": "Labels legible", "rationale": "missing"}
+    assert e1.post("/study/rev/item/1/answer", data=add).status_code == 200
+    for index in ("1", "-1", "x", ""):
+        bad = e1.post("/study/rev/item/1/answer", data={"question": "supplements", "choice": "remove",
+                                                        "index": index, "revision": "1"})
+        assert bad.status_code == 400 and "no supplement" in bad.text, index
+    stale = e1.post("/study/rev/item/1/answer", data={"question": "supplements", "choice": "remove", "index": "0"})
+    assert stale.status_code == 409   # no revision: the list changed since the page was shown
+    conn = studies.open_studies(build_db)
+    assert [a.revision for a in studies.answer_log(conn, studies.get_study(conn, "rev"))] == [1]
+    assert e1.post("/study/rev/item/1/answer", data={"question": "supplements", "choice": "remove", "index": "0",
+                                                     "revision": "1"}).status_code == 200
+    assert studies.list_answers(conn, studies.get_study(conn, "rev"))[0].detail == {"supplements": []}

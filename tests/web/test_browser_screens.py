@@ -164,17 +164,39 @@ def test_rubric_revision(tmp_path, live_server, chrome):
         page.wait_for_url(lambda u: not u.endswith("/" + first))   # the task is decided: the next one
         second = item_key(page)
         assert f"Task {second} <script>alert(2)</script>" in page.inner_text("#prompt")
+
+        # back on the first task: the decision is shown with its values in the fields, ready to change
+        chrome.submit_key(page, "p")
+        assert item_key(page) == first
+        assert "your decision: reweight, weight 0.5 (secondary)" in page.inner_text("#q-c2")
+        assert page.get_attribute("#q-c2 button[value=reweight]", "class") == "picked"
+        assert page.input_value("#q-c2 input[name=weight]") == "0.5"
+        page.fill("#q-c2 input[name=rationale]", "redundant with 1")
+        page.click("#q-c2 button[value=delete]")
+        page.wait_for_selector("#q-c2 button[value=delete].picked")
+        # a second supplement, then the first one removed again
+        page.fill("#q-supplements input[name=description]", "Chromatids separate")
+        page.fill("#q-supplements input[name=rationale]", "core")
+        page.click("#q-supplements button[value=add]")
+        page.wait_for_selector("#supplements li:nth-child(2)")
+        page.click("#supplements li:nth-child(1) button[value=remove]")
+        page.wait_for_function("document.querySelectorAll('#supplements li').length === 1")
+        assert "Chromatids separate" in page.inner_text("#supplements")
     assert chrome.dialogs == []
     assert stored(db, "rev") == {
         ("e1", first, "c1"): ("keep", None),
-        ("e1", first, "c2"): ("reweight", {"weight": "0.5", "rationale": "secondary"}),
+        ("e1", first, "c2"): ("delete", {"rationale": "redundant with 1"}),   # the old weight is not carried
         ("e1", first, "supplements"): ("1", {"supplements": [
-            {"dimension": "visual", "polarity": "-1", "weight": "0.5",
-             "description": "Blurry <img src=x onerror=alert(3)>", "rationale": "missing"}]}),
+            {"dimension": "scientific", "polarity": "+1", "weight": "1.0", "description": "Chromatids separate",
+             "rationale": "core"}]}),
     }
     conn = store.open_studies(db)
-    actions = review.actions_from_study(conn, store.get_study(conn, "rev"))
-    assert sorted(a.op for a in actions) == ["reweight", "supplement"]
+    study = store.get_study(conn, "rev")
+    log = [(a.question, a.answer, a.revision) for a in store.answer_log(conn, study)]
+    assert log == [("c1", "keep", 1), ("supplements", "1", 1), ("c2", "reweight", 1), ("c2", "delete", 2),
+                   ("supplements", "2", 2), ("supplements", "1", 3)]
+    actions = review.actions_from_study(conn, study)
+    assert sorted(a.op for a in actions) == ["delete", "supplement"]
 
 
 def test_a_double_press_or_double_click_answers_once(site, live_server, chrome):
