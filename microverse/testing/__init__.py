@@ -11,6 +11,8 @@ test suite and benchmarks use, importable from an installed MicroVerse.
   also misbehave (429, 500, 413, hangs, dropped sockets, malformed answers);
   ``python -m microverse.testing.fake_judge`` serves one for a dry run of ``microverse eval``.
 - :mod:`microverse.testing.benchmark` — ``tiny_benchmark``: a small synthetic MicroWorldBench.
+- :mod:`microverse.testing.studies` — inputs for human studies and benchmark builds (a small
+  benchmark with HTML in its texts, video folders, a build database with drafted rubrics).
 
 This package sits above the rest (it may import ``microverse.bench``; nothing in ``microverse``
 imports it) and imports nothing heavy itself: no torch, and PyAV only when a video is made.
