@@ -27,9 +27,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=4)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--loader-workers", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1: CPU time is not inflated by "
+                                                                  "OpenMP threads spinning on a busy machine)")
     args = parser.parse_args()
 
     import torch
+
+    torch.set_num_threads(args.threads)
     import transformers
     from safetensors.torch import load_file
 
