@@ -122,7 +122,7 @@ def main() -> None:
         print(f"web answer round trip in that study: {(time.perf_counter() - start) / 50 * 1000:.1f} ms")
 
         video = root / "v.mp4"
-        video.write_bytes(video_bytes(frames=81, fps=16, container="mp4", codec="libx264"))
+        video.write_bytes(video_bytes(frames=81, fps=16, suffix=".mp4", codec="libx264"))
         timed("frame rate, first probe of a file", lambda: _probe_uncached(video), repeat=5)
         timed("frame rate, cached", lambda: frame_rate(video), repeat=20)
 

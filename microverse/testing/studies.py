@@ -9,8 +9,8 @@ every screen that shows them is checked for escaping.
 
 from __future__ import annotations
 
-import io
 import json
+import tempfile
 from pathlib import Path
 
 from microverse.bench.models import Benchmark, Criterion, Dimension, Level, Task
@@ -50,29 +50,16 @@ def make_videos(root: Path, models: list[str], tasks: range, payload: bytes = b"
     return folders
 
 
-def video_bytes(frames: int = 16, fps: int = 8, *, container: str = "webm", codec: str = "libvpx-vp9",
-                pts: list[int] | None = None) -> bytes:
-    """A tiny real video (64x64, brightness rising each frame) that browsers play.
+def video_bytes(frames: int = 16, fps: int = 8, *, suffix: str = ".webm", codec: str = "libvpx-vp9",
+                vfr: bool = False) -> bytes:
+    """A tiny real 64x64 video that browsers play (VP9 WebM by default), as bytes to copy into
+    study folders; ``vfr`` alternates 20 ms and 60 ms frames (:func:`microverse.testing.videos.make_video`)."""
+    from microverse.testing.videos import Scene, make_video
 
-    ``pts`` (in units of 1/fps) places frames at irregular times: a variable frame rate.
-    """
-    import av
-    import numpy as np
-
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format=container) as out:
-        stream = out.add_stream(codec, rate=fps)
-        stream.width = stream.height = 64
-        stream.pix_fmt = "yuv420p"
-        for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), i * 15 % 256, dtype=np.uint8), format="rgb24")
-            if pts is not None:
-                frame.pts = pts[i]
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return buffer.getvalue()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = make_video(Path(tmp) / f"video{suffix}", [Scene(frames, seed=0)], width=64, height=64, fps=fps,
+                          codec=codec, vfr=vfr)
+        return path.read_bytes()
 
 
 def make_build(db: Path, tasks: int = 2) -> Path:

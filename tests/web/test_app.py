@@ -169,7 +169,7 @@ def test_serve_refuses_remote_bind_without_flag(site):
 def test_players_step_at_the_file_rate_or_not_at_all(tmp_path, site_factory, site):
     from microverse.testing.studies import video_bytes
 
-    real = site_factory(tmp_path / "real", video_bytes(frames=4, fps=12, container="mp4", codec="libx264"))
+    real = site_factory(tmp_path / "real", video_bytes(frames=4, fps=12, suffix=".mp4", codec="libx264"))
     page = client_for(real, "pref/ann").get("/study/pref/item/0").text
     assert page.count('data-fps="12.0"') == 3 and "12 fps" in page and "disabled" not in page
     page = client_for(real, "ann/expert").get("/study/ann/item/0:Sora").text
