@@ -46,14 +46,20 @@ def inside_folders(path: str | Path, folders: list[str | Path]) -> Path | None:
     return None
 
 
+PROBE_PACKETS = 400  # timestamps read per file: a 16 fps Wan video has 81 frames; long videos need no more
+REORDER_DEPTH = 16
+
+
 def frame_rate(path: str | Path) -> float | None:
     """The constant frame rate of ``path`` in frames per second, or None where it cannot be trusted.
 
-    None means: unreadable file, no video stream, no rate in the container, or a variable
-    rate (the average and the container's base rate differ by more than 1%). The player
-    then turns frame stepping off instead of guessing a rate, so a frame step never lands
-    between frames or skips one. Cached per file version (path, size, mtime): an item page
-    is rendered on every click, and a probe opens the file.
+    The container's stated rate is checked against the frames' own timestamps (the first
+    :data:`PROBE_PACKETS` packets, demuxed, not decoded): a WebM states its nominal rate even
+    when its frames come at irregular times. None means: unreadable file, no video stream,
+    no rate, or a variable rate (frame intervals differing by more than a timestamp tick and
+    1%, or a stated rate more than 1% off the measured one). The player then turns frame
+    stepping off instead of guessing, so a step never lands between frames or skips one.
+    Cached per file version (path, size, mtime): an item page is rendered on every click.
     """
     try:
         stat = Path(path).stat()
@@ -71,12 +77,27 @@ def _probe_rate(path: str, size: int, mtime_ns: int) -> float | None:
             if not container.streams.video:
                 return None
             stream = container.streams.video[0]
-            average, base = stream.average_rate, stream.guessed_rate or stream.base_rate
+            stated = stream.average_rate or stream.guessed_rate or stream.base_rate
+            tick = float(stream.time_base) if stream.time_base else 0.0
+            times = []
+            for packet in container.demux(stream):
+                if packet.pts is not None:
+                    times.append(float(packet.pts * packet.time_base))
+                if len(times) >= PROBE_PACKETS:
+                    break
     except (av.FFmpegError, OSError, ValueError):
         return None
-    rate = average or base
-    if not rate or rate <= 0:
+    times.sort()  # packets come in decoding order; B-frames make it differ from display order
+    if len(times) >= PROBE_PACKETS:
+        # cut off mid-stream: the last few frames in display order may not be decoded yet
+        # (reordering reaches at most 16 frames in H.264/HEVC), which would look like a gap
+        times = times[:-REORDER_DEPTH]
+    steps = [b - a for a, b in zip(times, times[1:])]
+    if not steps:
+        return float(stated) if stated and stated > 0 else None
+    measured = len(steps) / (times[-1] - times[0]) if times[-1] > times[0] else None
+    if measured is None or max(steps) - min(steps) > tick + 0.01 / measured:
         return None
-    if average and base and abs(float(average) - float(base)) > 0.01 * float(base):
-        return None
-    return float(rate)
+    if stated and abs(float(stated) - measured) <= 0.01 * measured:
+        return float(stated)   # the container's exact rate (30000/1001, not 29.97002...)
+    return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from fractions import Fraction
 from pathlib import Path
 
 from microverse.bench.models import Benchmark, Criterion, Dimension, Level, Task
@@ -50,7 +51,7 @@ def make_videos(root: Path, models: list[str], tasks: range, payload: bytes = b"
     return folders
 
 
-def video_bytes(frames: int = 16, fps: int = 8, *, suffix: str = ".webm", codec: str = "libvpx-vp9",
+def video_bytes(frames: int = 16, fps: int | Fraction = 8, *, suffix: str = ".webm", codec: str = "libvpx-vp9",
                 vfr: bool = False) -> bytes:
     """A tiny real 64x64 video that browsers play (VP9 WebM by default), as bytes to copy into
     study folders; ``vfr`` alternates 20 ms and 60 ms frames (:func:`microverse.testing.videos.make_video`)."""
