@@ -74,6 +74,14 @@ def test_criterion_annotation(tmp_path, live_server, chrome):
         assert page.inner_text("#progress") == "1/4 items done"
         assert "item 2 of 4" in page.inner_text(".itemnav")
         assert page.is_visible("#q-scientific-0.current") and not page.is_visible("form.answered")
+        # a file the browser cannot play says so (the garbage "videos" of Veo3); a real one does not
+        for model, playable in (("Sora", True), ("Veo3", False)):
+            page.goto(f"{url}/study/ann/item/1:{model}")
+            if playable:
+                page.wait_for_function("document.querySelector('video').readyState >= 1")
+                assert not page.is_visible("#player-main .play-error")
+            else:
+                page.wait_for_selector("#player-main .play-error", state="visible")
     assert chrome.dialogs == []
     assert second != first
     assert stored(db, "ann") == {

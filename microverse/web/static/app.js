@@ -46,6 +46,8 @@ function wirePlayer(figure) {
     time.textContent = video.currentTime.toFixed(3) + " s" +
       (fps ? " · frame " + (currentFrame(video, fps) + 1) : "");
   };
+  video.addEventListener("error", () => { figure.querySelector(".play-error").hidden = false; });
+  if (video.error) figure.querySelector(".play-error").hidden = false;  // failed before this script ran
   video.addEventListener("timeupdate", sync);
   video.addEventListener("seeked", sync);
   slider.addEventListener("input", () => {
