@@ -61,7 +61,11 @@ class FrameCache:
 
         todo = []
         for i in indices:
-            path = self.folder / f"{self.key(self.items[i])}.npy"
+            try:
+                path = self.folder / f"{self.key(self.items[i])}.npy"
+            except OSError:  # gone since it was listed: decoding it below reports it with the others
+                todo.append(i)
+                continue
             if path.is_file():
                 self.files[i] = path
             else:
