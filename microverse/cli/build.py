@@ -136,8 +136,9 @@ def screen(db: BuildDb = DEFAULT_DB,
            from_study: Annotated[str | None, typer.Option("--from-study", help="Record the votes of this screening "
                                                           "study (web UI) first.")] = None,
            keep: Annotated[int, typer.Option("--keep", help="Approvals needed (paper: 2).")] = 2,
-           of: Annotated[int, typer.Option("--of", help="Experts voting on each task (paper: 3; an assigned panel: its "
-                                                      "--raters-per-item).")] = 3,
+           of: Annotated[int | None, typer.Option("--of", help="Experts voting on each task (paper: 3). Default: "
+                                                             "3, or the --raters-per-item of an assigned "
+                                                             "--from-study.")] = None,
            target: Annotated[int | None, typer.Option("--target", help="Select this many kept tasks in the "
                                                       "candidates' level proportions.")] = None,
            seed: Annotated[int, typer.Option(help="Seed for --target sampling.")] = 0,
@@ -155,9 +156,14 @@ def screen(db: BuildDb = DEFAULT_DB,
         from microverse.store.studies import get_study, open_studies
 
         studies = open_studies(db)
+        study = get_study(studies, from_study)
         # the study is where experts change their minds: its answers replace earlier votes
-        added = store.add_votes(conn, votes_from_study(studies, get_study(studies, from_study)), replace=True)
+        added = store.add_votes(conn, votes_from_study(studies, study), replace=True)
         err_console.print(f"{added} new vote(s) from study {from_study}")
+        if of is None and study.config.get("raters_per_item"):
+            of = study.config["raters_per_item"]
+            err_console.print(f"each task is screened by {of} experts (the study's assignment)")
+    of = 3 if of is None else of
     levels = {r["task"]: r["level"] for r in store.tasks(conn)}
     result = apply(store.votes(conn), levels, k=keep, n=of, target=target, seed=seed)
     store.set_selection(conn, result.selected)

@@ -105,3 +105,25 @@ def test_removing_a_supplement_checks_its_position(build_db):
     assert e1.post("/study/rev/item/1/answer", data={"question": "supplements", "choice": "remove", "index": "0",
                                                      "revision": "1"}).status_code == 200
     assert studies.list_answers(conn, studies.get_study(conn, "rev"))[0].detail == {"supplements": []}
+
+
+def test_an_assigned_screening_panel_feeds_build_screen(tmp_path):
+    db = make_build(tmp_path / "build.sqlite", tasks=6)
+    result = runner.invoke(app, ["build", "review-study", "--db", str(db), "--kind", "screening", "--name", "scr",
+                                 "--raters", "e1,e2,e3,e4", "--raters-per-item", "2", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    tokens = dict(line.split("\t") for line in result.stdout.strip().splitlines()[-4:])
+    conn = studies.open_studies(db)
+    plan = studies.assignment(conn, studies.get_study(conn, "scr"))
+    assert sorted(len(v) for v in plan.values()) == [3, 3, 3, 3]
+    for expert, token in tokens.items():
+        client = TestClient(create_app(db))
+        client.post("/login", data={"token": token})
+        for task in plan[expert]:   # approve odd tasks only
+            assert client.post(f"/study/scr/item/{task}/answer",
+                               data={"question": "approve", "choice": str(int(task) % 2)}).status_code == 200
+    result = runner.invoke(app, ["build", "screen", "--db", str(db), "--from-study", "scr", "--keep", "2",
+                                 "--format", "json"])
+    assert result.exit_code == 0, result.output
+    screened = json.loads(result.stdout)
+    assert screened["selected"] == [1, 3, 5] and screened["pending"] == 0   # 2 of 2: --of taken from the study
