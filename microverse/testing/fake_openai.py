@@ -138,3 +138,29 @@ class FakeChatServer:
                         fake.in_flight -= 1
 
         return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve one fixed answer (e.g. a caption of ``--words`` words) until Ctrl-C; prints the base URL."""
+    import argparse
+    from itertools import cycle, islice
+
+    parser = argparse.ArgumentParser(prog="python -m microverse.testing.fake_openai",
+                                     description="Serve an OpenAI-compatible chat endpoint on 127.0.0.1 that "
+                                                 "answers every request with the same text.")
+    parser.add_argument("--reply", default="A synthetic clip: cells drift across a textured field.",
+                        help="the answer text")
+    parser.add_argument("--words", type=int, default=0, help="repeat the reply's words up to this many (0: as is)")
+    args = parser.parse_args(argv)
+    text = " ".join(islice(cycle(args.reply.split()), args.words)) if args.words else args.reply
+    with FakeChatServer(lambda prompt: text) as server:
+        print(server.base_url, flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

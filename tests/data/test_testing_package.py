@@ -50,3 +50,19 @@ def test_fake_judge_serves_from_the_command_line():
     finally:
         process.terminate()
         process.wait(5)
+
+
+def test_fixed_answer_server_serves_from_the_command_line():
+    import openai
+
+    process = subprocess.Popen([sys.executable, "-m", "microverse.testing.fake_openai", "--reply", "cells divide",
+                                "--words", "5"], stdout=subprocess.PIPE, text=True)
+    try:
+        client = openai.OpenAI(base_url=process.stdout.readline().strip(), api_key="dry-run", max_retries=0,
+                               timeout=10)
+        answer = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "caption this"}])
+        assert answer.choices[0].message.content == "cells divide cells divide cells"
+        assert answer.model == "m" and answer.usage.completion_tokens > 0
+    finally:
+        process.terminate()
+        process.wait(5)
