@@ -6,7 +6,8 @@ test suite and benchmarks use, importable from an installed MicroVerse.
 - :mod:`microverse.testing.videos` — synthetic videos with known cuts, letterbox bars,
   burned-in subtitles and stills (``Scene``, ``make_video``, ``make_audio_only``, ``make_tinted``).
 - :mod:`microverse.testing.fake_openai` — ``FakeChatServer``: a real OpenAI-compatible
-  chat-completions server on 127.0.0.1 whose answers a Python function decides.
+  chat-completions server on 127.0.0.1 whose answers a Python function decides;
+  ``python -m microverse.testing.fake_openai --words 150`` serves one fixed answer (a caption).
 - :mod:`microverse.testing.fake_judge` — ``FakeJudge``: a deterministic loopback judge that can
   also misbehave (429, 500, 413, hangs, dropped sockets, malformed answers);
   ``python -m microverse.testing.fake_judge`` serves one for a dry run of ``microverse eval``.
