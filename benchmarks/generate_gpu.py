@@ -13,12 +13,14 @@ transformer shared by all):
           output difference is reported against eager (else ours, else stock). With random weights the
           residual statistics differ from the trained model's, so its skip rate here is only indicative.
   ours  : eager + torch.compile of the repeated WanTransformerBlock (compile warm-up reported apart).
-          Last, because compiling changes the shared transformer's blocks in place.
+          After eager and cache, because compiling changes the shared transformer's blocks in place.
+  ours_cache : ours + First-Block-Cache, the blocks compiled again with the graph breaks the cache
+          needs; its output difference is reported against ours.
 
 Each mode records its total seconds, the denoising and VAE-decode split, and peak GPU memory; the JSON
 is rewritten after every mode (a run cut short keeps what it finished) and a Markdown row is printed.
 
-    python benchmarks/generate_gpu.py --out gen.json                 # GPU: stock vs ours (+ cache)
+    python benchmarks/generate_gpu.py --out gen.json                 # GPU: stock vs ours (+ ours_cache)
     python benchmarks/generate_gpu.py --height 64 --width 64 --frames 5 --steps 2   # CPU: real model, tiny video
     python benchmarks/generate_gpu.py --tiny                         # CPU smoke run (tiny model)
 """
@@ -35,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-MODES = ("stock", "eager", "cache", "ours")
+MODES = ("stock", "eager", "cache", "ours", "ours_cache")
 
 
 def build(tiny: bool, device: str, dtype):
@@ -89,18 +91,44 @@ def run_timed(pipe, call: dict, latents, device: str) -> tuple[np.ndarray, dict]
     return video, stats
 
 
+def cache_leader_hook(transformer):
+    """diffusers' First-Block-Cache hook on the first block: it decides, per forward, whether to skip."""
+    from diffusers.hooks import HookRegistry
+
+    return HookRegistry.check_if_exists_or_initialize(transformer.blocks[0]).get_hook("fbc_leader_block_hook")
+
+
+def warm_up_cached(pipe, warmup: dict, latents, threshold: float) -> None:
+    """Two warm-up steps that take both cache paths (the first step runs in full, the second is forced
+    to skip), so that no compile of either path lands in the timed run; then the real threshold."""
+    hook = cache_leader_hook(pipe.transformer)
+    hook.threshold = float("inf")
+    pipe(**warmup, latents=latents.clone())
+    hook.threshold = threshold
+
+
 @contextmanager
 def count_full_steps(transformer):
-    """Forwards of the first block vs of the second block's attention, which runs only when the cache
-    does not skip the remaining blocks: ``rest/first`` is the share of fully computed steps."""
+    """Counts, while the cache is on, the forwards that ran every block (``rest``) among all (``first``):
+    wraps the cache's own decision, which runs outside any compiled graph, so the count holds for
+    compiled blocks too. Install it before the warm-up: adding it later changes what compiled code
+    guards on, and would recompile in the timed run."""
+    hook = cache_leader_hook(transformer)
     counts = {"first": 0, "rest": 0}
-    hooks = [transformer.blocks[0].attn1.register_forward_hook(lambda *a: counts.update(first=counts["first"] + 1)),
-             transformer.blocks[1].attn1.register_forward_hook(lambda *a: counts.update(rest=counts["rest"] + 1))]
+    decide = hook._should_compute_remaining_blocks
+
+    @torch.compiler.disable
+    def counted(residual):
+        full = decide(residual)
+        counts["first"] += 1
+        counts["rest"] += int(full)
+        return full
+
+    hook._should_compute_remaining_blocks = counted
     try:
         yield counts
     finally:
-        for hook in hooks:
-            hook.remove()
+        del hook._should_compute_remaining_blocks  # back to the class's method
 
 
 def difference(a: np.ndarray, b: np.ndarray) -> dict:
@@ -118,19 +146,24 @@ def markdown_row(r: dict) -> str:
 
     speedup = f"{r['speedup']:.2f}×" if "speedup" in r else "—"
     ours_psnr = f"{r['ours_vs_stock']['psnr_db']:.1f}" if "ours_vs_stock" in r else "—"
-    cache_psnr = f"{r['cache_diff']['psnr_db']:.1f} (vs {r['cache_diff']['reference']})" if "cache_diff" in r else "—"
     decode = f"{cell('stock', 'decode_s')} / {cell('ours', 'decode_s')}"
     peak = f"{cell('stock', 'peak_gib')} / {cell('ours', 'peak_gib')}"
+    cache = next((m for m in ("ours_cache", "cache") if m in r), None)
+    if cache:
+        diff = r.get(f"{cache}_diff")
+        cached = f"{cache}: {cell(cache, 's')} ({cell(cache, 'full_steps', '{}')} full)"
+        cache_psnr = f"{diff['psnr_db']:.1f} (vs {diff['reference']})" if diff else "—"
+    else:
+        cached = cache_psnr = "—"
     return (f"| {r['device']} | {cell('stock', 's')} | {cell('eager', 's')} | {cell('ours', 's')} "
             f"({cell('ours', 'warmup_compile_s')} compile) | {speedup} | {ours_psnr} | {decode} | {peak} | "
-            f"{r.get('attention_backend') or 'default'} | {cell('cache', 's')} "
-            f"({cell('cache', 'full_steps', '{}')} full) | {cache_psnr} |")
+            f"{r.get('attention_backend') or 'default'} | {cached} | {cache_psnr} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tiny", action="store_true", help="tiny model and 64x64x9, 4 steps (CPU smoke run)")
-    parser.add_argument("--modes", default="stock,ours,cache", help=f"comma-separated subset of {','.join(MODES)}")
+    parser.add_argument("--modes", default="stock,ours,ours_cache", help=f"comma-separated subset of {','.join(MODES)}")
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--width", type=int, default=832)
     parser.add_argument("--frames", type=int, default=81)
@@ -194,8 +227,9 @@ def main() -> None:
         save()
     if "cache" in modes:
         ours.optimize(step_cache_threshold=args.step_cache)
-        ours(**warmup, latents=latents.clone())
-        with count_full_steps(ours.transformer) as counts:
+        with count_full_steps(ours.transformer) as counts:  # from the warm-up on: no recompile in the timed run
+            warm_up_cached(ours, warmup, latents, args.step_cache)
+            counts.update(first=0, rest=0)
             videos["cache"], result["cache"] = run_timed(ours, call, latents, device)
         result["cache"]["full_steps"] = f"{counts['rest']}/{counts['first']}"
         ours.transformer.disable_cache()
@@ -208,17 +242,30 @@ def main() -> None:
         warm_s = time.perf_counter() - start
         videos["ours"], result["ours"] = run_timed(ours, call, latents, device)
         result["ours"]["warmup_compile_s"] = warm_s
+        save()
+    if "ours_cache" in modes:  # compiled again, with the graph breaks the cache needs
+        ours.optimize(step_cache_threshold=args.step_cache, compile_blocks=True)
+        with count_full_steps(ours.transformer) as counts:
+            start = time.perf_counter()
+            warm_up_cached(ours, warmup, latents, args.step_cache)
+            sync(device)
+            warm_s = time.perf_counter() - start
+            counts.update(first=0, rest=0)
+            videos["ours_cache"], result["ours_cache"] = run_timed(ours, call, latents, device)
+        result["ours_cache"].update(warmup_compile_s=warm_s, full_steps=f"{counts['rest']}/{counts['first']}")
     for mode in ("eager", "ours"):
         if mode in videos and "stock" in videos:
             result[f"{mode}_vs_stock"] = difference(videos[mode], videos["stock"])
     if "stock" in result and "ours" in result:
         result["speedup"] = result["stock"]["s"] / result["ours"]["s"]
-    if "cache" in videos:
-        reference = next((m for m in ("eager", "ours", "stock") if m in videos), None)
-        if reference:
-            result["cache_diff"] = {"reference": reference, "threshold": args.step_cache,
-                                    **difference(videos["cache"], videos[reference])}
-            result["cache_speedup_vs_" + reference] = result[reference]["s"] / result["cache"]["s"]
+    for mode, references in (("cache", ("eager", "ours", "stock")), ("ours_cache", ("ours", "eager", "stock"))):
+        reference = next((m for m in references if m in videos), None)
+        if mode in videos and reference:
+            result[f"{mode}_diff"] = {"reference": reference, "threshold": args.step_cache,
+                                      **difference(videos[mode], videos[reference])}
+            result[f"{mode}_speedup_vs_{reference}"] = result[reference]["s"] / result[mode]["s"]
+    if "stock" in result and "ours_cache" in result:
+        result["ours_cache_speedup_vs_stock"] = result["stock"]["s"] / result["ours_cache"]["s"]
     result["markdown_row"] = markdown_row(result)
     save()
     print(json.dumps(result, indent=2))

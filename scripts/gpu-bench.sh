@@ -9,8 +9,8 @@
 # Parts (in the order given; the first that fails stops the rest):
 #   smoke : real 1.3B architecture at 480x832, 5 frames, 2 steps, every generation mode, and 2 training
 #           steps of batch 2 -- one to two minutes that catch any failure before the long parts
-#   gen   : stock WanPipeline vs ours (batched CFG + fastest attention + compiled blocks), 480x832x81,
-#           50 steps, CFG 5 -> gen.json
+#   gen   : stock WanPipeline vs ours (batched CFG + fastest attention + compiled blocks), then ours with
+#           First-Block-Cache 0.05, 480x832x81, 50 steps, CFG 5 -> gen.json
 #   cache : ours uncompiled, without and with First-Block-Cache (0.05) -> cache.json
 #   train : `microverse train` from a 480x832x81 latent cache, full fine-tune, batch 8, 4 steps -> train.json
 # Every part runs under a timeout that ends the whole command before the tool's 10-minute limit
@@ -55,9 +55,9 @@ run_part() {  # name, seconds wanted, command...
 for part in "$@"; do
   case $part in
     smoke)
-      run_part smoke 240 bash -c "python3 benchmarks/generate_gpu.py --frames 5 --steps 2 --modes stock,eager,cache,ours $BENCH_ARGS \
+      run_part smoke 240 bash -c "python3 benchmarks/generate_gpu.py --frames 5 --steps 2 --modes stock,eager,cache,ours,ours_cache $BENCH_ARGS \
         && python3 benchmarks/train_throughput.py --frames 5 --steps 2 --batch-size 2 $BENCH_ARGS" ;;
-    gen)   run_part gen 570 python3 benchmarks/generate_gpu.py --modes stock,ours --out "$OUT/gen.json" $BENCH_ARGS ;;
+    gen)   run_part gen 570 python3 benchmarks/generate_gpu.py --modes stock,ours,ours_cache --out "$OUT/gen.json" $BENCH_ARGS ;;
     cache) run_part cache 300 python3 benchmarks/generate_gpu.py --modes eager,cache --out "$OUT/cache.json" $BENCH_ARGS ;;
     train) run_part train 360 python3 benchmarks/train_throughput.py --steps 4 --batch-size 8 --out "$OUT/train.json" $BENCH_ARGS ;;
     *) echo "unknown part $part (smoke, gen, cache, train)"; exit 2 ;;

@@ -81,9 +81,6 @@ def generate(
 
     if bool(prompt) == bench:
         raise MicroverseError("give exactly one of --prompt TEXT or --bench")
-    if compile_blocks and step_cache:
-        raise MicroverseError("--compile and --step-cache cannot be combined (the cache's hooks break "
-                              "torch.compile tracing); choose one")
     if engine not in ("local", "ray"):
         raise MicroverseError(f"--engine must be local or ray, got {engine!r}")
     settings = GenerationSettings(height=height, width=width, frames=frames, steps=steps, guidance=guidance,

@@ -125,13 +125,11 @@ class MicroVersePipeline(WanPipeline):
         CPU the default is kept. ``compile_blocks`` compiles the one repeated ``WanTransformerBlock``
         (30 copies share the graph, so compile time is one block's). ``step_cache_threshold`` enables
         diffusers' First-Block-Cache: a step whose first-block residual changed less than the threshold
-        reuses the cached remainder —
-        faster, but the output changes; benchmarks report that difference separately. The cache's hooks
-        cannot be traced by torch.compile (diffusers 0.42), so the two are exclusive.
+        reuses the cached remainder — faster, but the output changes; benchmarks report that difference
+        separately. The two combine: the cache decides to skip in a function torch.compile must not
+        trace (``torch.compiler.disable``), so with the cache on the blocks are compiled with graph
+        breaks allowed (``fullgraph=False``; a block compiled earlier without them is compiled again).
         """
-        compiled = compile_blocks or getattr(self, "_blocks_compiled", False)
-        if step_cache_threshold and compiled:
-            raise ValueError("the step cache and compiled blocks cannot be combined; choose one")
         if attention_backend == "auto":
             attention_backend = self._fastest_attention_backend(video_size)
         if attention_backend:
@@ -140,9 +138,10 @@ class MicroVersePipeline(WanPipeline):
             from diffusers import FirstBlockCacheConfig
 
             self.transformer.enable_cache(FirstBlockCacheConfig(threshold=step_cache_threshold))
-        if compile_blocks:
-            self.transformer.compile_repeated_blocks(fullgraph=True)
-            self._blocks_compiled = True
+        cached = self.transformer.is_cache_enabled
+        if compile_blocks or (cached and getattr(self, "_blocks_fullgraph", False)):
+            self.transformer.compile_repeated_blocks(fullgraph=not cached)
+            self._blocks_fullgraph = not cached
         return self
 
     def _fastest_attention_backend(self, video_size: tuple[int, int, int]) -> str | None:
