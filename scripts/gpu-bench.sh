@@ -3,8 +3,9 @@
 # Markdown rows in $OUT. Needs the wheels from scripts/gpu-wheels.sh in .whl/ (carried); microverse
 # itself runs from the source tree (PYTHONPATH), nothing is pip-installed but the wheels.
 #
-#   bash scripts/gpu-bench.sh smoke gen      # call 1 (~7 min on an H100, estimated)
+#   bash scripts/gpu-bench.sh gen            # call 1 (~6-7 min on an H100, estimated from FLOP counts)
 #   bash scripts/gpu-bench.sh cache train    # call 2 (~6 min)
+#   (put `smoke` first in call 1 only if the code changed since its last CPU check; it adds ~2 min)
 #
 # Parts (in the order given; the first that fails stops the rest):
 #   smoke : real 1.3B architecture at 480x832, 5 frames, 2 steps, every generation mode, and 2 training
