@@ -3,18 +3,27 @@
 # lacks for the model benchmarks, into .whl/ (git-ignored), and check that their requirements are met
 # by the image. scripts/gpu-bench.sh installs them there. See docs/benchmarks/model.md.
 #
-#   bash scripts/gpu-wheels.sh            # diffusers (6.1 MiB): all the benchmarks need
-#   bash scripts/gpu-wheels.sh --with-av  # + PyAV (34 MiB) to write mp4s with `microverse generate`
+#   bash scripts/gpu-wheels.sh             # diffusers (6.1 MiB): all the benchmarks need
+#   bash scripts/gpu-wheels.sh --with-av   # + PyAV (34 MiB): mp4 writing (microverse.model.pipelines.video_io)
+#   bash scripts/gpu-wheels.sh --with-cli  # + PyAV, pydantic, platformdirs (~37 MiB more): the `microverse` CLI
 #
-# Checked here with `python -X importtime` on the --tiny benchmark runs: of what they import, only
-# diffusers (and microverse, from the source tree) is missing from the image's package list.
+# Checked here with `python -X importtime`: of what the --tiny benchmark runs import, only diffusers
+# (and microverse, from the source tree) is missing from the image's package list; `python -m
+# microverse.cli.app generate --help` also needs pydantic (+ pydantic-core, annotated-types,
+# typing-inspection) and platformdirs, and writing a video needs PyAV.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Pinned to what the tests here run with. The image already has numpy, safetensors 0.8.0,
 # huggingface-hub 1.33, regex, requests, filelock, Pillow, transformers, accelerate, peft, matplotlib.
 WHEELS=(diffusers==0.42.1)
-[[ "${1:-}" == "--with-av" ]] && WHEELS+=(av==18.1.0)
+case "${1:-}" in
+  --with-av) WHEELS+=(av==18.1.0) ;;
+  --with-cli) WHEELS+=(av==18.1.0 pydantic==2.14.3 pydantic_core==2.50.4 annotated-types==0.8.0
+                       typing-inspection==0.4.5 typing_extensions==4.16.0 platformdirs==4.14.7) ;;
+  "") ;;
+  *) echo "usage: $0 [--with-av | --with-cli]"; exit 2 ;;
+esac
 
 grep -qxF '/.whl/' .git/info/exclude 2>/dev/null || { mkdir -p .git/info; echo '/.whl/' >> .git/info/exclude; }
 rm -rf .whl && mkdir .whl
