@@ -56,7 +56,8 @@ def build_benchmark(conn: sqlite3.Connection, *, name: str, skip_incomplete: boo
         raise MicroverseError("no task to export", fix="run `microverse build tasks` (and `build screen`) first")
     revised = bool(actions)
     if revised:
-        merged = merge_revisions({t: d for t, d in drafts.items() if t in set(wanted)}, actions).rubrics
+        merged = merge_revisions({t: d for t, d in drafts.items() if t in set(wanted)}, actions,
+                                 reviewers=store.reviewers(conn)).rubrics
     else:
         merged = {t: [MergedCriterion(c.dimension, c.description, c.polarity, c.weight, f"draft:{c.number}",
                                       list(c.flags)) for c in drafts[t]] for t in wanted if t in drafts}

@@ -124,6 +124,17 @@ def votes_from_study(conn: sqlite3.Connection, study: Study) -> list[tuple[str, 
             for a in store.list_answers(conn, study) if a.question == APPROVE]
 
 
+def reviewers_from_study(conn: sqlite3.Connection, study: Study) -> dict[int, list[str]]:
+    """Task -> the experts who answered it (a "keep" counts: they saw the task and left it as drafted)."""
+    if study.kind != REVISION:
+        raise MicroverseError(f"study {study.name!r} is a {study.kind} study, not revision")
+    items = {i.key: i.task_index for i in store.list_items(conn, study)}
+    found: dict[int, set[str]] = {}
+    for a in store.list_answers(conn, study):
+        found.setdefault(items[a.item_key], set()).add(a.rater)
+    return {task: sorted(experts) for task, experts in found.items()}
+
+
 def actions_from_study(conn: sqlite3.Connection, study: Study) -> list[RevisionAction]:
     if study.kind != REVISION:
         raise MicroverseError(f"study {study.name!r} is a {study.kind} study, not revision")

@@ -2,8 +2,9 @@
 
 Each expert independently deletes, re-weights, edits (description, polarity, dimension) or
 supplements criteria of the LLM draft, and writes why (paper Section 2.3, Stage 2). The
-revisions are merged attribute by attribute by majority vote over the whole panel: an
-expert who left a criterion alone votes for it as drafted. Whatever has no strict majority
+revisions are merged attribute by attribute by majority vote over the task's panel (the
+whole panel, or the experts a split panel gave the task to): an expert who was shown the
+task and left a criterion alone votes for it as drafted. Whatever has no strict majority
 keeps the drafted value and is listed as a conflict for discussion; a panel decision
 (actions by the pseudo-expert ``panel``) then settles it. Proposals outvoted by a
 majority are listed too, so nothing an expert wrote disappears silently.
@@ -17,13 +18,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from microverse.bench.agreement import agreement_summary
 from microverse.bench.models import Dimension
 from microverse.build.parse_rubric import DraftCriterion, parse_dimension, parse_polarity, parse_weight
 from microverse.errors import MicroverseError
+from microverse.human.agreement import design_agreement
 
 OPS = ("delete", "reweight", "edit", "supplement")
 PANEL = "panel"
@@ -165,14 +167,32 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip().lower())
 
 
+def task_panels(tasks: Iterable[int], actions: list[RevisionAction], experts: list[str] | None = None,
+                reviewers: dict[int, set[str]] | None = None) -> dict[int, list[str]]:
+    """The experts whose votes count on each task: those it was given to where a split panel
+    reviewed it (``reviewers``), else the whole panel; plus anyone who acted on it.
+
+    An expert who was never shown a task must not count as a silent "keep as drafted" vote
+    (with 3 of 5 experts per task, 2 deletions of 3 would otherwise lose to 3 absentees).
+    """
+    everyone = set(experts or []) | {a.expert for a in actions if a.expert != PANEL}
+    acted: dict[int, set[str]] = defaultdict(set)
+    for a in actions:
+        if a.expert != PANEL:
+            acted[a.task].add(a.expert)
+    reviewers = reviewers or {}
+    return {task: sorted(reviewers.get(task, everyone) | acted[task]) for task in tasks}
+
+
 def merge_revisions(drafts: dict[int, list[DraftCriterion]], actions: list[RevisionAction],
-                    experts: list[str] | None = None) -> MergeResult:
-    """Majority merge of the experts' actions; ``panel`` actions settle conflicts afterwards."""
+                    experts: list[str] | None = None, reviewers: dict[int, set[str]] | None = None) -> MergeResult:
+    """Majority merge of the experts' actions (a majority of each task's panel, :func:`task_panels`);
+    ``panel`` actions settle conflicts afterwards."""
     validate(drafts, actions)
     expert_actions = [a for a in actions if a.expert != PANEL]
     panel_actions = [a for a in actions if a.expert == PANEL]
-    panel = sorted(set(experts or []) | {a.expert for a in expert_actions})
-    if not panel:
+    panels = task_panels(drafts, actions, experts, reviewers)
+    if not any(panels.values()):
         raise MicroverseError("no expert actions to merge", fix="record the experts' revisions first")
     by_key: dict[tuple[int, int | None, str], list[RevisionAction]] = defaultdict(list)
     for a in expert_actions:
@@ -192,6 +212,7 @@ def merge_revisions(drafts: dict[int, list[DraftCriterion]], actions: list[Revis
         return default
 
     for task in sorted(drafts):
+        panel = panels[task]
         merged: list[MergedCriterion] = []
         for draft in drafts[task]:
             label = str(draft.number)
@@ -297,9 +318,10 @@ def action_counts(actions: list[RevisionAction]) -> dict[str, dict[str, int]]:
 
 
 def criterion_labels(drafts: dict[int, list[DraftCriterion]], actions: list[RevisionAction],
-                     experts: list[str] | None = None) -> list[tuple[str, str, str]]:
-    """(expert, "task:criterion", label) for every drafted criterion and expert of the panel."""
-    panel = sorted(set(experts or []) | {a.expert for a in actions if a.expert != PANEL})
+                     experts: list[str] | None = None,
+                     reviewers: dict[int, set[str]] | None = None) -> list[tuple[str, str, str]]:
+    """(expert, "task:criterion", label) for every drafted criterion and expert of the task's panel."""
+    panels = task_panels(drafts, actions, experts, reviewers)
     ops: dict[tuple[str, int, int], set[str]] = defaultdict(set)
     for a in actions:
         if a.op != "supplement" and a.expert != PANEL:
@@ -307,16 +329,17 @@ def criterion_labels(drafts: dict[int, list[DraftCriterion]], actions: list[Revi
     rows = []
     for task, criteria in sorted(drafts.items()):
         for c in criteria:
-            for expert in panel:
+            for expert in panels[task]:
                 done = ops.get((expert, task, c.number), set())
                 rows.append((expert, f"{task}:{c.number}", "+".join(sorted(done)) if done else "keep"))
     return rows
 
 
 def expert_agreement(drafts: dict[int, list[DraftCriterion]], actions: list[RevisionAction],
-                     experts: list[str] | None = None) -> dict[str, Any]:
-    """Pairwise Cohen's kappa (Table 6) plus Fleiss and Krippendorff over the criterion labels."""
-    labels = criterion_labels(drafts, actions, experts)
+                     experts: list[str] | None = None, reviewers: dict[int, set[str]] | None = None) -> dict[str, Any]:
+    """Pairwise Cohen's kappa (Table 6) plus Fleiss and Krippendorff over the criterion labels
+    (a split panel gives an incomplete design: :func:`microverse.human.agreement.design_agreement`)."""
+    labels = criterion_labels(drafts, actions, experts, reviewers)
     if len({r for r, _, _ in labels}) < 2:
         raise MicroverseError("agreement needs at least two experts", fix="record a second expert's revision")
-    return agreement_summary(labels)
+    return design_agreement(labels)

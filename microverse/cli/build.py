@@ -219,7 +219,8 @@ def revise(actions: Annotated[Path | None, typer.Argument(help="JSONL of expert 
         from microverse.store.studies import get_study, open_studies
 
         studies = open_studies(db)
-        new = actions_from_study(studies, get_study(studies, from_study))
+        study = get_study(studies, from_study)
+        new = actions_from_study(studies, study)
         origin = f"study:{from_study}"
     else:
         if not actions.is_file():
@@ -236,6 +237,13 @@ def revise(actions: Annotated[Path | None, typer.Argument(help="JSONL of expert 
             if origin is None or r.get("origin") != origin]
     validate(load_drafts(conn), kept + new)
     add_actions(conn, [a.to_json() | ({"origin": origin} if origin else {}) for a in new], replace_origin=origin)
+    if from_study is not None:
+        from microverse.build.review import reviewers_from_study
+        from microverse.store.builds import set_reviewers
+
+        # each task is merged over the experts who answered it, "keep" included (a split panel's
+        # absentees are no silent votes, and an expert who kept everything still counts)
+        set_reviewers(conn, reviewers_from_study(studies, study), origin)
     console.print(f"recorded {len(new)} action(s)")
 
 
@@ -273,14 +281,14 @@ def revision_report(db: BuildDb = DEFAULT_DB,
 
     from microverse.build.export import load_actions, load_drafts
     from microverse.build.revision import action_counts, expert_agreement, merge_revisions
-    from microverse.store.builds import open_build
+    from microverse.store.builds import open_build, reviewers
 
     conn = open_build(db, readonly=True)
-    drafts, actions = load_drafts(conn), load_actions(conn)
-    merged = merge_revisions(drafts, actions)
-    experts = sorted({a.expert for a in actions if a.expert != "panel"})
+    drafts, actions, panels = load_drafts(conn), load_actions(conn), reviewers(conn)
+    merged = merge_revisions(drafts, actions, reviewers=panels)
+    experts = sorted({a.expert for a in actions if a.expert != "panel"} | set().union(*panels.values()))
     report = {"actions": action_counts(actions),
-              "agreement": expert_agreement(drafts, actions) if len(experts) >= 2 else None,
+              "agreement": expert_agreement(drafts, actions, reviewers=panels) if len(experts) >= 2 else None,
               "conflicts": [asdict(c) for c in merged.conflicts], "overruled": [asdict(c) for c in merged.overruled]}
     if format == OutputFormat.json:
         write_output(json.dumps(report, indent=2, ensure_ascii=False), out)

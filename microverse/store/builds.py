@@ -78,6 +78,17 @@ MIGRATIONS = [
         recorded_at TEXT NOT NULL
     );
     """,
+    # 2: who reviewed which task in a web revision study (answered it, "keep" included), so a
+    # split panel (k of n experts per task) is merged per task; a task without rows here was
+    # reviewed by the whole panel.
+    """
+    CREATE TABLE build_reviewers (
+        task INTEGER NOT NULL REFERENCES build_tasks(task),
+        expert TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        PRIMARY KEY (task, expert, origin)
+    );
+    """,
 ]
 
 
@@ -244,6 +255,24 @@ def add_actions(conn: sqlite3.Connection, records: list[dict[str, Any]], *, repl
             conn.execute("DELETE FROM build_actions WHERE json_extract(record, '$.origin') = ?", (replace_origin,))
         conn.executemany("INSERT INTO build_actions(expert, task, record, recorded_at) VALUES (?, ?, ?, ?)",
                          [(r["expert"], r["task"], json.dumps(r, ensure_ascii=False), _now()) for r in records])
+
+
+def set_reviewers(conn: sqlite3.Connection, reviewers: dict[int, list[str]], origin: str) -> None:
+    """Record the experts each task was given to (replacing what ``origin`` recorded before)."""
+    with transaction(conn):
+        conn.execute("DELETE FROM build_reviewers WHERE origin = ?", (origin,))
+        conn.executemany("INSERT INTO build_reviewers(task, expert, origin) VALUES (?, ?, ?)",
+                         [(task, expert, origin) for task, experts in reviewers.items() for expert in experts])
+
+
+def reviewers(conn: sqlite3.Connection) -> dict[int, set[str]]:
+    """Task -> the experts it was given to, for tasks a split panel reviewed (others: everyone)."""
+    found: dict[int, set[str]] = {}
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'build_reviewers'").fetchone() is None:
+        return found  # a build written before the table existed, opened read-only (not migrated)
+    for task, expert in conn.execute("SELECT task, expert FROM build_reviewers ORDER BY task, expert"):
+        found.setdefault(task, set()).add(expert)
+    return found
 
 
 def actions(conn: sqlite3.Connection) -> list[dict[str, Any]]:

@@ -127,3 +127,38 @@ def test_an_assigned_screening_panel_feeds_build_screen(tmp_path):
     assert result.exit_code == 0, result.output
     screened = json.loads(result.stdout)
     assert screened["selected"] == [1, 3, 5] and screened["pending"] == 0   # 2 of 2: --of taken from the study
+
+
+def test_an_assigned_revision_panel_is_merged_per_task(tmp_path):
+    """Four experts, three per task: two deletions of three remove a criterion, and an expert who
+    kept everything counts as a reviewer (no action, but an answer)."""
+    db = make_build(tmp_path / "build.sqlite", tasks=2)
+    result = runner.invoke(app, ["build", "review-study", "--db", str(db), "--kind", "revision", "--name", "rev",
+                                 "--raters", "e1,e2,e3,e4", "--raters-per-item", "3"])
+    assert result.exit_code == 0, result.output
+    tokens = dict(line.split("\t") for line in result.stdout.strip().splitlines()[-4:])
+    conn = studies.open_studies(db)
+    plan = studies.assignment(conn, studies.get_study(conn, "rev"))
+    given = {task: sorted(e for e, keys in plan.items() if task in keys) for task in ("1", "2")}
+    assert all(len(v) == 3 for v in given.values())
+    for expert, token in tokens.items():
+        client = TestClient(create_app(db))
+        client.post("/login", data={"token": token})
+        for task in plan[expert]:
+            deleting = expert != given[task][2]   # the first two delete criterion 1, the third keeps it
+            decision = {"choice": "delete", "rationale": "redundant"} if deleting else {"choice": "keep"}
+            assert client.post(f"/study/rev/item/{task}/answer", data={"question": "c1", **decision}).status_code == 200
+            assert client.post(f"/study/rev/item/{task}/answer", data={
+                "question": "c2", "choice": "reweight", "weight": "0.5", "rationale": "secondary"}).status_code == 200
+    assert runner.invoke(app, ["build", "revise", "--db", str(db), "--from-study", "rev"]).exit_code == 0
+    report = json.loads(runner.invoke(app, ["build", "revision-report", "--db", str(db), "--format", "json"]).stdout)
+    assert report["conflicts"] == [] and report["agreement"]["design"]["complete"] is False
+    assert report["agreement"]["fleiss_kappa"]["ratings_per_item"] == 3
+    out = tmp_path / "bench"
+    result = runner.invoke(app, ["build", "export", "--db", str(db), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    from microverse.bench.loading import load_benchmark
+
+    for task in load_benchmark(out).benchmark.tasks:
+        criteria = [c for dim in task.rubrics.values() for c in dim]
+        assert [c.description for c in criteria] == ["Sharp"] and criteria[0].weight == 0.5

@@ -65,6 +65,27 @@ def test_majority_merge_lists_conflicts_and_overruled_proposals():
     assert overruled == {(1, "1", "delete"), (1, "3", "description"), (2, "1", "polarity"), (2, "2", "delete")}
 
 
+def test_a_split_panel_is_merged_over_each_task_s_own_experts():
+    """Five experts, each task given to three: two deletions of three win; the two experts who
+    never saw the task are no silent "keep" votes (over all five, 2 of 5 would be a conflict)."""
+    actions = [act("a", 1, "delete", 1), act("b", 1, "delete", 1), act("d", 2, "reweight", 2, weight=0.5),
+               act("e", 2, "reweight", 2, weight=0.5)]
+    panels = {1: {"a", "b", "c"}, 2: {"c", "d", "e"}}
+    split = merge_revisions(drafts(), actions, reviewers=panels)
+    assert "draft:1" not in {m.source for m in split.rubrics[1]}
+    assert {m.source: m.weight for m in split.rubrics[2]}["draft:2"] == 0.5
+    assert split.conflicts == []
+    whole = merge_revisions(drafts(), actions, experts=list("abcde"))
+    assert "draft:1" in {m.source for m in whole.rubrics[1]} and len(whole.overruled) == 2   # absentees outvote
+    # agreement: each expert labels only the tasks they were given (an incomplete design)
+    labels = criterion_labels(drafts(), actions, reviewers=panels)
+    assert {(r, item.split(":")[0]) for r, item, _ in labels} == {(r, "1") for r in "abc"} | {(r, "2") for r in "cde"}
+    summary = expert_agreement(drafts(), actions, reviewers=panels)
+    assert summary["design"]["complete"] is False and summary["fleiss_kappa"]["ratings_per_item"] == 3
+    pairs = {(p["rater_a"], p["rater_b"]): p["n_items"] for p in summary["cohen_kappa_pairwise"]}
+    assert pairs["a", "b"] == 3 and pairs["a", "d"] == 0 and pairs["c", "d"] == 2
+
+
 def test_panel_settles_conflicts():
     panel = [act("panel", 1, "reweight", 2, weight=0.5),
              act("panel", 2, "supplement", dimension="visual", description="Labels are legible", polarity=1,
