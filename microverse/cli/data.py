@@ -114,13 +114,18 @@ def _is_remote(source: str) -> bool:
 
 
 def _print_stage(manifest, stage: str, summary: dict | None = None) -> None:
-    from microverse.data.report import funnel
+    from microverse.data.report import dropped_sources, funnel
 
     counts = funnel(manifest)["stages"].get(stage)
     if counts:
         reasons = ", ".join(f"{k}: {v}" for k, v in counts["reasons"].items())
         console.print(f"[bold]{stage}[/]: kept {counts['kept']}, dropped {counts['dropped']}"
                       + (f" ({reasons})" if reasons else ""), highlight=False)
+    files = [d for d in dropped_sources(manifest) if d["stage"] == stage]
+    for d in files[:5]:  # name the files (all of them: `data report`)
+        console.print(f"  {d['path']}: {d['reason']}", highlight=False, markup=False, soft_wrap=True)
+    if len(files) > 5:
+        console.print(f"  … and {len(files) - 5} more (`microverse data report` lists them)", highlight=False)
     if summary:
         console.print(f"  {json.dumps(summary)}", highlight=False, markup=False)
 

@@ -15,6 +15,8 @@ import pandas as pd
 
 from microverse.data.manifest import CLIP_STAGES, Manifest, decide
 
+TEXT_LIMIT = 20  # files listed by the text report; JSON lists every one
+
 
 def _reason_key(reason: str) -> str:
     """Group reasons by kind: the details in parentheses go ('too short (1.2 s < 5 s)' -> 'too short'),
@@ -52,6 +54,24 @@ def funnel(manifest: Manifest) -> dict:
     return {"stages": stages}
 
 
+def dropped_sources(manifest: Manifest) -> list[dict]:
+    """Each source file the pipeline could not use, with the stage and its full reason.
+
+    The funnel groups reasons by kind ("unreadable file: 3"); this names the files, which is
+    what a user needs to fix or delete them.
+    """
+    sources = manifest.read("sources")
+    out = []
+    for stage in ("ingest", "split"):
+        if f"{stage}.keep" not in sources:
+            continue
+        keep = sources[f"{stage}.keep"]
+        for row in sources[keep.notna() & ~keep.fillna(True).astype(bool)].to_dict("records"):
+            out.append({"source_id": row["source_id"], "path": row.get("path"), "stage": stage,
+                        "reason": row.get(f"{stage}.reason")})
+    return sorted(out, key=lambda r: (str(r["path"]), r["stage"]))
+
+
 def clip_table(manifest: Manifest) -> pd.DataFrame:
     clips = manifest.read("clips")
     if not len(clips) or "source_id" not in clips:
@@ -67,6 +87,7 @@ def report_json(manifest: Manifest) -> dict:
          "end_frame": int(r.end_frame), "keep": bool(r.keep), "reason": r.reason}
         for r in table.itertuples(index=False)
     ]
+    out["sources_dropped"] = dropped_sources(manifest)
     return out
 
 
@@ -130,6 +151,12 @@ def report_text(manifest: Manifest) -> str:
     for stage, c in funnel(manifest)["stages"].items():
         reasons = ", ".join(f"{k}: {v}" for k, v in c["reasons"].items())
         lines.append(f"{stage:<10} {c['unit']:<8} {c['kept']:>5}  {c['dropped']:>7}  {reasons}")
+    dropped = dropped_sources(manifest)
+    if dropped:
+        lines += ["", "source files not used:"]
+        lines += [f"  {d['path']} ({d['stage']}): {d['reason']}" for d in dropped[:TEXT_LIMIT]]
+        if len(dropped) > TEXT_LIMIT:
+            lines.append(f"  … and {len(dropped) - TEXT_LIMIT} more (--format json lists all)")
     return "\n".join(lines) + "\n"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -191,9 +192,15 @@ def test_bad_inputs_get_reasons_and_the_run_completes(tmp_path, cli):
     (folder / "empty.mp4").write_bytes(b"")
     (folder / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 20)
     out = tmp_path / "ds"
-    assert cli("data", "ingest", folder, "--out", out).exit_code == 0
+    result = cli("data", "ingest", folder, "--out", out)
+    assert result.exit_code == 0 and f"{folder / 'corrupt.mp4'}: unreadable file" in result.output  # named
     assert cli("data", "split", out, "--min-clip", "0.3").exit_code == 0
     assert cli("data", "filter", out, "--min-side", "64", "--min-duration", "0.5").exit_code == 0
+    report = json.loads(cli("data", "report", out, "--format", "json").stdout)
+    named = {Path(d["path"]).name: (d["stage"], d["reason"]) for d in report["sources_dropped"]}
+    assert named.keys() == {"empty.mp4", "corrupt.mp4", "audio.mp4", "vfr.mp4"}
+    assert named["empty.mp4"] == ("ingest", "empty file (0 bytes)")
+    assert "corrupt.mp4 (ingest): unreadable file" in cli("data", "report", out).stdout
     sources = Manifest(out).read("sources").set_index("filename")
     reasons = sources["ingest.reason"].to_dict()
     assert reasons["empty.mp4"] == "empty file (0 bytes)"
