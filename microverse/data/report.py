@@ -170,10 +170,15 @@ def report_html(manifest: Manifest, out_dir: Path) -> Path:
         f"<td>{html.escape(', '.join(f'{k}: {v}' for k, v in c['reasons'].items()))}</td></tr>"
         for s, c in funnel(manifest)["stages"].items())
     figures = "".join(f'<img src="{p.name}" alt="{p.stem}" style="max-width:100%">' for p in images)
+    dropped = "".join(f"<tr><td>{html.escape(str(d['path']))}</td><td>{d['stage']}</td>"
+                      f"<td>{html.escape(str(d['reason']))}</td></tr>" for d in dropped_sources(manifest))
+    if dropped:
+        dropped = ("<h2>Source files not used</h2><table border=1 cellpadding=4><tr><th>file</th><th>stage</th>"
+                   f"<th>reason</th></tr>{dropped}</table>")
     page = out_dir / "index.html"
     page.write_text(
         "<!doctype html><meta charset='utf-8'><title>MicroSim data report</title>"
         "<h1>Data funnel</h1><table border=1 cellpadding=4><tr><th>stage</th><th>unit</th><th>kept</th>"
-        f"<th>dropped</th><th>reasons</th></tr>{rows}</table><h2>Distributions</h2>{figures}\n",
+        f"<th>dropped</th><th>reasons</th></tr>{rows}</table>{dropped}<h2>Distributions</h2>{figures}\n",
         encoding="utf-8")
     return page

@@ -201,6 +201,9 @@ def test_bad_inputs_get_reasons_and_the_run_completes(tmp_path, cli):
     assert named.keys() == {"empty.mp4", "corrupt.mp4", "audio.mp4", "vfr.mp4"}
     assert named["empty.mp4"] == ("ingest", "empty file (0 bytes)")
     assert "corrupt.mp4 (ingest): unreadable file" in cli("data", "report", out).stdout
+    assert cli("data", "report", out, "--format", "html", "--out", tmp_path / "html").exit_code == 0
+    page = (tmp_path / "html" / "index.html").read_text()
+    assert "Source files not used" in page and "corrupt.mp4</td><td>ingest" in page
     sources = Manifest(out).read("sources").set_index("filename")
     reasons = sources["ingest.reason"].to_dict()
     assert reasons["empty.mp4"] == "empty file (0 bytes)"
