@@ -178,12 +178,13 @@ def list_studies(db: StudyDb, format: FormatOption = OutputFormat.table) -> None
     if format == OutputFormat.json:
         write_output(json.dumps(summaries, indent=2), None)
         return
-    table = Table("study", "kind", "items", "rater", "items done", "answers")
+    table = Table("study", "kind", "items", "raters per item", "rater", "items done", "answers")
     for s in summaries:
+        per_item = str(s["raters_per_item"] or "all")
         for rater, p in (s["raters"] or {"-": None}).items():
             done = f"{p['answered_items']}/{p['total_items']}" if p else "-"
             answers = f"{p['answered_questions']}/{p['total_questions']}" if p else "-"
-            table.add_row(s["name"], s["kind"], str(s["items"]), rater, done, answers)
+            table.add_row(s["name"], s["kind"], str(s["items"]), per_item, rater, done, answers)
     console.print(table)
 
 

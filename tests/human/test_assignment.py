@@ -190,5 +190,7 @@ def test_cli_creates_an_assigned_study_and_reports_assigned_counts(tmp_path):
     listed = json.loads(runner.invoke(app, ["human", "list", "--db", str(db), "--format", "json"]).stdout)[0]
     assert listed["raters_per_item"] == 2 and listed["items"] == 12
     assert {r: p["total_items"] for r, p in listed["raters"].items()} == {"alice": 8, "bob": 8, "carol": 8}
+    table = runner.invoke(app, ["human", "list", "--db", str(db)]).stdout
+    assert "raters per item" in table and "│ 2 " in table and "8/8" not in table and "0/8" in table
     again = runner.invoke(app, ["human", "add-raters", "--db", str(db), "--study", "a", "--rater", "dan"])
     assert again.exit_code == 2 and "fixed panel" in again.output
