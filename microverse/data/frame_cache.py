@@ -59,13 +59,14 @@ class FrameCache:
         """
         import torch
 
-        todo = []
+        todo, keys = [], {}
         for i in indices:
-            try:
-                path = self.folder / f"{self.key(self.items[i])}.npy"
+            try:  # keyed before decoding: a file that changes meanwhile is decoded again next time
+                keys[i] = self.key(self.items[i])
             except OSError:  # gone since it was listed: decoding it below reports it with the others
                 todo.append(i)
                 continue
+            path = self.folder / f"{keys[i]}.npy"
             if path.is_file():
                 self.files[i] = path
             else:
@@ -95,6 +96,8 @@ class FrameCache:
         failed = []
         for i, tensor, error in loader:
             done += 1
+            if progress:
+                progress(done, len(indices))
             if error:
                 failed.append((i, error))
                 continue
@@ -104,15 +107,13 @@ class FrameCache:
                 self.memory[i] = tensor
                 used += size
             else:
-                self.files[i] = self._write(self.items[i], tensor)
+                self.files[i] = self._write(keys.get(i) or self.key(self.items[i]), tensor)
             self.decoded += 1
-            if progress:
-                progress(done, len(indices))
         return failed
 
-    def _write(self, item: dict, tensor) -> Path:
+    def _write(self, key: str, tensor) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"{self.key(item)}.npy"
+        path = self.folder / f"{key}.npy"
         partial = path.with_name(f"{path.stem}.{os.getpid()}.partial")
         with open(partial, "wb") as fh:
             np.save(fh, tensor.numpy())
