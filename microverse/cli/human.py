@@ -152,6 +152,24 @@ def add_raters(db: StudyDb, study: StudyName,
     err_console.print("give each rater their token; it is not stored and cannot be shown again")
 
 
+@human_app.command("hand-over")
+@clean_errors
+def hand_over(db: StudyDb, study: StudyName,
+              from_rater: Annotated[str, typer.Option("--from", help="The rater who leaves.")],
+              to_rater: Annotated[str, typer.Option("--to", help="The new rater (gets a token).")]) -> None:
+    """In an assigned study, give a leaving rater's unstarted items to a new rater (prints the token)."""
+    from microverse.human.study import hand_over as move
+    from microverse.store.studies import assigned_items, get_study, open_studies
+
+    conn = open_studies(db)
+    s = get_study(conn, study)
+    token, moved = move(conn, s, from_rater, to_rater)
+    typer.echo(f"{to_rater}\t{token}")
+    kept = len(assigned_items(conn, s, from_rater) or ())
+    err_console.print(f"{len(moved)} item(s) moved from {from_rater} to {to_rater}; {kept} item(s) {from_rater} "
+                      "has answered (in whole or part) stay with them")
+
+
 @human_app.command("rotate-token")
 @clean_errors
 def rotate_token(db: StudyDb, study: StudyName, rater: Annotated[str, typer.Option("--rater")]) -> None:

@@ -172,6 +172,14 @@ def add_panel(conn: sqlite3.Connection, study: Study, names: list[str], per_item
     return tokens
 
 
+def hand_over(conn: sqlite3.Connection, study: Study, old: str, new: str) -> tuple[str, list[str]]:
+    """A replacement for a rater who left an assigned study: ``new`` gets a token and every item
+    ``old`` has not started; returns (token, moved item keys)."""
+    new = check_panel([new], None)[0]
+    token = new_token()
+    return token, store.hand_over(conn, study, old, new, hash_token(token))
+
+
 def rotate_token(conn: sqlite3.Connection, study: Study, rater: str) -> str:
     token = new_token()
     store.replace_token(conn, study, rater, hash_token(token))

@@ -202,7 +202,8 @@ def add_rater(conn: sqlite3.Connection, study: Study, rater: str, token_hash: st
     with transaction(conn):
         if study.config.get("raters_per_item"):
             raise Conflict(f"study {study.name!r} assigns its items to a fixed panel of raters",
-                           fix="create a new study with --raters (the whole panel) and --raters-per-item")
+                           fix="replace a rater who left with `human hand-over --from OLD --to NEW`, or create a "
+                               "new study with --raters and --raters-per-item")
         if conn.execute("SELECT 1 FROM study_raters WHERE study_id = ? AND rater = ?",
                         (study.id, rater)).fetchone():
             raise Conflict(f"study {study.name!r} already has a rater {rater!r}",
@@ -230,6 +231,29 @@ def add_assigned_raters(conn: sqlite3.Connection, study: Study, token_hashes: di
                          [(study.id, rater, key) for rater, keys in assignment.items() for key in keys])
         conn.execute("UPDATE studies SET config = ? WHERE id = ?", (json.dumps({**study.config, **design}), study.id))
     return get_study(conn, study.name)
+
+
+def hand_over(conn: sqlite3.Connection, study: Study, old: str, new: str, token_hash: str) -> list[str]:
+    """Register ``new`` and move to them every item assigned to ``old`` that ``old`` has not
+    answered at all, in one transaction; return the moved keys. Items ``old`` answered (even
+    in part) stay theirs, so no answer ends up on an item its author no longer holds."""
+    with transaction(conn):
+        if not study.config.get("raters_per_item"):
+            raise Conflict(f"study {study.name!r} does not assign items", fix="add raters with `human add-raters`")
+        if not conn.execute("SELECT 1 FROM study_raters WHERE study_id = ? AND rater = ?", (study.id, old)).fetchone():
+            raise NotFound(f"study {study.name!r} has no rater {old!r}")
+        if conn.execute("SELECT 1 FROM study_raters WHERE study_id = ? AND rater = ?", (study.id, new)).fetchone():
+            raise Conflict(f"study {study.name!r} already has a rater {new!r}", fix="hand over to a new name")
+        moved = [r[0] for r in conn.execute(
+            "SELECT a.item_key FROM study_assignments a JOIN study_items i ON i.study_id = a.study_id "
+            "AND i.item_key = a.item_key WHERE a.study_id = ? AND a.rater = ? AND NOT EXISTS (SELECT 1 FROM "
+            "study_answers x WHERE x.study_id = a.study_id AND x.rater = a.rater AND x.item_key = a.item_key) "
+            "ORDER BY i.ordinal", (study.id, old))]
+        conn.execute("INSERT INTO study_raters(study_id, rater, token_hash, created_at) VALUES (?, ?, ?, ?)",
+                     (study.id, new, token_hash, _now()))
+        conn.executemany("UPDATE study_assignments SET rater = ? WHERE study_id = ? AND rater = ? AND item_key = ?",
+                         [(new, study.id, old, key) for key in moved])
+    return moved
 
 
 def assigned_items(conn: sqlite3.Connection, study: Study, rater: str) -> set[str] | None:

@@ -194,3 +194,33 @@ def test_cli_creates_an_assigned_study_and_reports_assigned_counts(tmp_path):
     assert "raters per item" in table and "│ 2 " in table and "8/8" not in table and "0/8" in table
     again = runner.invoke(app, ["human", "add-raters", "--db", str(db), "--study", "a", "--rater", "dan"])
     assert again.exit_code == 2 and "fixed panel" in again.output
+
+
+def test_hand_over_moves_only_unstarted_items(assigned):
+    db, conn, study, tokens = assigned
+    before = store.assignment(conn, study)
+    carol = [i.key for i in hs.rater_items(conn, study, "carol")]
+    hs.record_preference(conn, study, "carol", carol[0], "overall", "A", None)
+    hs.record_preference(conn, study, "carol", carol[1], "overall", "tie", None)
+    runner = CliRunner()
+    result = runner.invoke(app, ["human", "hand-over", "--db", str(db), "--study", "p", "--from", "carol",
+                                 "--to", "zoe"])
+    assert result.exit_code == 0, result.output
+    token = result.stdout.strip().split("\t")[1]
+    assert f"{len(carol) - 2} item(s) moved" in result.output
+    after = store.assignment(conn, study)
+    assert sorted(after["carol"]) == sorted(carol[:2]) and sorted(after["zoe"]) == sorted(carol[2:])
+    per_item = Counter(k for keys in after.values() for k in keys)
+    assert set(per_item.values()) == {2} and {r: after[r] for r in RATERS if r != "carol"} == \
+        {r: before[r] for r in RATERS if r != "carol"}
+    assert hs.authenticate(conn, token, "p")[1] == "zoe"
+    hs.record_preference(conn, study, "zoe", carol[2], "overall", "B", None)
+    with pytest.raises(store.Forbidden, match="not assigned"):
+        hs.record_preference(conn, study, "carol", carol[3], "overall", "B", None)
+    again = runner.invoke(app, ["human", "hand-over", "--db", str(db), "--study", "p", "--from", "carol",
+                                "--to", "zoe"])
+    assert again.exit_code == 2 and "already has a rater 'zoe'" in again.output
+    missing = runner.invoke(app, ["human", "hand-over", "--db", str(db), "--study", "p", "--from", "nobody",
+                                  "--to", "yan"])
+    assert missing.exit_code == 2 and "no rater 'nobody'" in missing.output
+    assert "yan" not in store.list_raters(conn, study)
