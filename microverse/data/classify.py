@@ -221,9 +221,10 @@ def train(items: list[dict], base: str, out_dir: Path, *, epochs: int = 10, lr: 
           progress: Callable[[int, int], None] | None = None) -> dict:
     """Fine-tune ``base`` (hub id or folder) on labelled clips; save model, processor and metrics.
 
-    With ``frame_cache`` every training clip is decoded once, before the first epoch, and kept
-    in memory up to ``cache_memory_gb``, beyond that in ``OUT/frame-cache/`` (see frame_cache.py);
-    the weights are the same as without it.
+    With ``frame_cache`` every labelled clip (training, then held-out) is decoded once, before
+    the first epoch, and kept in memory up to ``cache_memory_gb``, beyond that in
+    ``OUT/frame-cache/`` (see frame_cache.py); the weights are the same as without it, and with
+    or without ``loader_workers``. Undecodable clips are all named before any training.
     """
     import torch
     from transformers import VideoMAEForVideoClassification
