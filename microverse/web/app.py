@@ -14,6 +14,7 @@ wrote. Security model, each point tested in tests/web:
 """
 
 
+import hashlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +44,14 @@ SECURITY_HEADERS = {
 }
 
 
+def asset_version() -> str:
+    """A short hash of the static files' contents, appended to their URLs (cache busting)."""
+    digest = hashlib.sha256()
+    for path in sorted(STATIC.iterdir()):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def _status(exc: MicroverseError) -> int:
     if isinstance(exc, NotFound):
         return 404
@@ -61,6 +70,7 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
                       autoescape=select_autoescape(default=True, default_for_string=True))
     app = FastAPI(title="MicroVerse human evaluation", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    env.globals["asset_version"] = asset_version()
 
     def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(env.get_template(name).render(**context), status_code=status_code)
@@ -68,6 +78,10 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         response = await call_next(request)
+        if request.url.path.startswith("/static/") and response.status_code == 200:
+            # Pages name assets with ?v=<content hash>, so a cached copy is never stale; caching
+            # spares a round trip per page, during which a shortcut key pressed early is lost.
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         return response

@@ -179,3 +179,17 @@ def test_players_step_at_the_file_rate_or_not_at_all(tmp_path, site_factory, sit
     page = client_for(site, "pref/ann").get("/study/pref/item/0").text
     assert "data-fps" not in page and page.count("Frame stepping is off") == 3
     assert page.count('class="step" data-step="1" title="next frame (.)" disabled') == 3
+
+
+def test_static_assets_are_cached_under_a_content_hash(site):
+    from microverse.web.app import asset_version
+
+    client = client_for(site, "pref/ann")
+    version = asset_version()
+    page = client.get("/study/pref/item/0")
+    assert f'src="/static/app.js?v={version}"' in page.text and f'href="/static/app.css?v={version}"' in page.text
+    assert page.headers["cache-control"] == "no-store"          # pages are never cached
+    script = client.get(f"/static/app.js?v={version}")
+    assert script.status_code == 200 and "immutable" in script.headers["cache-control"]
+    assert "default-src 'none'" in script.headers["content-security-policy"]
+    assert "immutable" not in client.get("/static/missing.js").headers.get("cache-control", "")
