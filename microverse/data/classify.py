@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from microverse.data.frame_cache import FrameCache
+from microverse.data.hf import quiet_transformers
 from microverse.data.sheet import read_sheet
 from microverse.data.video import even_indices, probe, sample_frames
 from microverse.errors import MicroverseError
@@ -230,9 +231,10 @@ def train(items: list[dict], base: str, out_dir: Path, *, epochs: int = 10, lr: 
     from transformers import VideoMAEForVideoClassification
 
     torch.manual_seed(seed)
-    model = VideoMAEForVideoClassification.from_pretrained(
-        base, num_labels=2, id2label=ID2LABEL, label2id={v: k for k, v in ID2LABEL.items()},
-        ignore_mismatched_sizes=True).to(device)
+    with quiet_transformers():
+        model = VideoMAEForVideoClassification.from_pretrained(
+            base, num_labels=2, id2label=ID2LABEL, label2id={v: k for k, v in ID2LABEL.items()},
+            ignore_mismatched_sizes=True).to(device)
     processor = load_processor(base, model.config)
     frames = ClipFrames(processor, model.config.num_frames)
     labels = [i["label"] for i in items]
@@ -294,8 +296,9 @@ def train(items: list[dict], base: str, out_dir: Path, *, epochs: int = 10, lr: 
             "fill_seconds": fill_seconds},
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out_dir)
-    processor.save_pretrained(out_dir)
+    with quiet_transformers():
+        model.save_pretrained(out_dir)
+        processor.save_pretrained(out_dir)
     (out_dir / META).write_text(json.dumps(metrics, indent=2) + "\n")
     return metrics
 
@@ -314,7 +317,8 @@ class ClassifyWorker:
 
         self.torch = torch
         self.device = config["device"]
-        self.model = VideoMAEForVideoClassification.from_pretrained(config["model"]).to(self.device).eval()
+        with quiet_transformers():
+            self.model = VideoMAEForVideoClassification.from_pretrained(config["model"]).to(self.device).eval()
         self.frames = ClipFrames(load_processor(config["model"], self.model.config), self.model.config.num_frames)
         self.threshold = float(config["threshold"])
         self.model_name = str(config["model"])

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from microverse.data.hf import quiet_transformers
 from microverse.data.manifest import clip_id
 from microverse.data.video import iter_frames
 
@@ -76,7 +77,8 @@ class ClipEmbedder:
 
         self.torch = torch
         self.device = device
-        self.model = CLIPVisionModelWithProjection.from_pretrained(model).to(device).eval()
+        with quiet_transformers():
+            self.model = CLIPVisionModelWithProjection.from_pretrained(model).to(device).eval()
         self.size = int(self.model.config.image_size)
         try:
             self.processor = CLIPImageProcessor.from_pretrained(model)

@@ -99,6 +99,7 @@ def test_train_then_classify_a_dataset(tmp_path, tiny_videomae, labelled, cli):
                  "--lr", "1e-3", "--epochs", "6", "--batch-size", "4", "--loader-workers", "1")
     assert result.exit_code == 0, result.output
     assert "frame cache: 10 clips decoded for all epochs; 10 held in memory" in result.output  # by 1 loader worker
+    assert "Loading weights" not in result.output and "Writing model shards" not in result.output  # ours only
     meta = json.loads((model_dir / "classifier.json").read_text())
     assert meta["n_train"] == 8 and meta["n_test"] == 2 and meta["epochs"] == 6
     assert sorted(h["label"] for h in meta["held_out"]) == [0, 1]  # stratified: one of each class
