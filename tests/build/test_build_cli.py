@@ -4,19 +4,15 @@ malformed answer), screening, rubric drafts (with a weight out of range), expert
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).parent))  # tests have no packages
-from fake_llm import FakeLLM  # noqa: E402
-
-from microverse.bench.loading import load_benchmark  # noqa: E402
-from microverse.bench.models import Dimension, Level  # noqa: E402
-from microverse.cli.app import app  # noqa: E402
-from microverse.store import builds as store  # noqa: E402
+from microverse.bench.loading import load_benchmark
+from microverse.bench.models import Dimension, Level
+from microverse.cli.app import app
+from microverse.store import builds as store
+from microverse.testing.fake_openai import FakeChatServer
 
 runner = CliRunner()
 VIDEOS = [
@@ -66,7 +62,7 @@ def run(*args, ok=True):
 @pytest.fixture
 def llm(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-key")
-    with FakeLLM(Script()) as server:
+    with FakeChatServer(Script()) as server:
         yield server
 
 
@@ -81,9 +77,9 @@ def test_full_build(tmp_path, llm):
     rows = store.tasks(conn)
     assert [r["task"] for r in rows] == [1, 2, 3, 4]
     assert "heart pumping blood" in rows[0]["requirement"] and "\n" not in rows[0]["requirement"]
-    asked = len(llm.prompts)
+    asked = len(llm.requests)
     again = run("tasks", str(sources), *common)  # resume: nothing left to ask
-    assert "0 answered, 4 already done" in again.stdout and len(llm.prompts) == asked
+    assert "0 answered, 4 already done" in again.stdout and len(llm.requests) == asked
 
     bad = run("classify", *common, ok=False)       # the kidney answer names two levels
     assert bad.exit_code == 2 and "1 item(s) got no usable answer" in bad.output
@@ -151,7 +147,7 @@ def test_stopped_provider_keeps_finished_work(tmp_path, monkeypatch):
     sources = tmp_path / "videos.jsonl"
     sources.write_text("\n".join(json.dumps(v) for v in VIDEOS) + "\n")
     db = tmp_path / "b.sqlite"
-    with FakeLLM(lambda prompt: 401) as server:
+    with FakeChatServer(lambda prompt: 401) as server:
         result = run("tasks", str(sources), "--db", str(db), "--model", "m", "--base-url", server.base_url, ok=False)
     assert result.exit_code == 2 and "stopped" in result.output
     assert store.tasks(store.open_build(db)) == []
