@@ -30,7 +30,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from microverse.testing.fake_openai import Exchange, FakeChatServer
+from microverse.testing.fake_openai import Exchange, FakeChatServer, serve_until_interrupted
 
 CRITERION_LINE = re.compile(r"^\s*(\d+)\. \[(positive|penalty)", re.IGNORECASE | re.MULTILINE)
 USAGE = (100, 20)  # fixed token counts, so tests can check the accounting
@@ -104,13 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
     parser.add_argument("--default", default="ok", help="action for every request (see the module docstring)")
     args = parser.parse_args(argv)
-    with FakeJudge(delay_s=args.delay, default=args.default) as judge:
-        print(judge.base_url, flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+    serve_until_interrupted(FakeJudge(delay_s=args.delay, default=args.default))
 
 
 if __name__ == "__main__":

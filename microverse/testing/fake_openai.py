@@ -153,7 +153,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--words", type=int, default=0, help="repeat the reply's words up to this many (0: as is)")
     args = parser.parse_args(argv)
     text = " ".join(islice(cycle(args.reply.split()), args.words)) if args.words else args.reply
-    with FakeChatServer(lambda prompt: text) as server:
+    serve_until_interrupted(FakeChatServer(lambda prompt: text))
+
+
+def serve_until_interrupted(server: FakeChatServer) -> None:
+    """Print the server's base URL (for ``--base-url``) and serve until Ctrl-C."""
+    with server:
         print(server.base_url, flush=True)
         try:
             while True:
