@@ -107,6 +107,70 @@ def test_shards_partition_and_resume_skips_finished(tmp_path):
     assert gen.parse_tasks("1, 5,9") == {1, 5, 9}
 
 
+class _FramesPipe:
+    """Stands in for a loaded pipeline: logs each call, returns a 5x16x16 clip per prompt."""
+
+    device = "cpu"
+
+    def __init__(self, log):
+        self.log = log
+
+    def set_progress_bar_config(self, **kw):
+        pass
+
+    def __call__(self, prompt, **kw):
+        self.log.append(("sample", prompt))
+        level = int(prompt[1:]) / 10
+        return type("Out", (), {"frames": [np.full((5, 16, 16, 3), level, dtype=np.float32)]})()
+
+
+def _spec_with(pipe):
+    spec = gen.ModelSpec(model="fake")
+    spec.load = lambda: pipe
+    return spec
+
+
+def test_run_jobs_writes_while_sampling_and_reports_only_videos_on_disk(tmp_path, monkeypatch):
+    log = []
+    write = gen.write_video
+
+    def logged_write(frames, sidecar, out):
+        log.append(("write", out.name))
+        return write(frames, sidecar, out)
+
+    monkeypatch.setattr(gen, "write_video", logged_write)
+    settings = gen.GenerationSettings(height=16, width=16, frames=5, steps=1)
+    jobs = [gen.Job(i, f"p{i}") for i in (1, 2, 3)]
+
+    def done(job):
+        assert (tmp_path / f"{job.index}.mp4").is_file() and (tmp_path / f"{job.index}.json").is_file()
+        log.append(("done", job.index))
+
+    gen.run_jobs(jobs, tmp_path, settings, _spec_with(_FramesPipe(log)), on_done=done)
+    assert [e for e in log if e[0] == "done"] == [("done", 1), ("done", 2), ("done", 3)]
+    # video 1 is reported only after video 2 was sampled: its write overlapped the next sampling
+    assert log.index(("sample", "p2")) < log.index(("done", 1))
+    assert json.loads((tmp_path / "3.json").read_text())["task"] == 3
+    assert abs(read_video(tmp_path / "2.mp4").mean() - 0.2 * 255) < 2
+
+
+def test_run_jobs_stops_on_a_failed_write_and_keeps_the_finished_videos(tmp_path, monkeypatch):
+    write = gen.write_video
+
+    def failing_write(frames, sidecar, out):
+        if out.name == "2.mp4":
+            raise OSError("disk full")
+        return write(frames, sidecar, out)
+
+    monkeypatch.setattr(gen, "write_video", failing_write)
+    done = []
+    jobs = [gen.Job(i, f"p{i}") for i in (1, 2, 3)]
+    with pytest.raises(OSError, match="disk full"):
+        gen.run_jobs(jobs, tmp_path, gen.GenerationSettings(height=16, width=16, frames=5, steps=1),
+                     _spec_with(_FramesPipe([])), on_done=lambda job: done.append(job.index))
+    assert done == [1] and [j.index for j in gen.pending(jobs, tmp_path, (0, 1))] == [2, 3]
+
+
 @pytest.mark.slow
 def test_bench_generates_selected_tasks_and_resumes(tiny_model, tmp_path, official_dir):
     out = tmp_path / "videos"

@@ -58,9 +58,13 @@ def check_settings(s: GenerationSettings) -> None:
 def generate_video(pipe, prompt: str, settings: GenerationSettings, out: Path, spec: ModelSpec,
                    extra: dict | None = None) -> Path:
     """Sample one video, write it as mp4 and its sidecar ``<name>.json`` (settings, seed, model, timing)."""
-    import torch
+    return write_video(*sample_video(pipe, prompt, settings, spec, extra), out)
 
-    from microverse.model.pipelines.video_io import write_mp4
+
+def sample_video(pipe, prompt: str, settings: GenerationSettings, spec: ModelSpec,
+                 extra: dict | None = None):
+    """Run the pipeline once: the frames (T, H, W, 3 floats in [0, 1]) and the sidecar describing them."""
+    import torch
 
     generator = torch.Generator(device="cpu").manual_seed(settings.seed)
     started = time.perf_counter()
@@ -69,11 +73,18 @@ def generate_video(pipe, prompt: str, settings: GenerationSettings, out: Path, s
                   guidance_scale=settings.guidance, generator=generator,
                   max_sequence_length=settings.max_sequence_length).frames[0]
     seconds = time.perf_counter() - started
-    write_mp4(frames, out, fps=settings.fps)
     attention = getattr(pipe, "attention_choice", None)  # what "auto" picked, if it timed anything
     sidecar = {"prompt": prompt, **settings.to_dict(), **spec.describe(), "seconds": round(seconds, 3),
                "device": str(pipe.device), "attention_backend": attention["backend"] if attention else None,
                "versions": _versions(), **(extra or {})}
+    return frames, sidecar
+
+
+def write_video(frames, sidecar: dict, out: Path) -> Path:
+    """The mp4, then its sidecar: a video counts as done (for resume) only once both are on disk."""
+    from microverse.model.pipelines.video_io import write_mp4
+
+    write_mp4(frames, out, fps=sidecar["fps"])
     _write_json_atomic(sidecar_path(out), sidecar)
     return out
 
@@ -150,14 +161,30 @@ def pending(jobs: Iterable[Job], out_dir: Path, shard: tuple[int, int]) -> list[
 
 def run_jobs(jobs: list[Job], out_dir: Path, settings: GenerationSettings, spec: ModelSpec,
              on_done: Callable[[Job], None] = lambda job: None) -> None:
-    """Load once, then generate each job; every finished video is final on disk before the next starts."""
+    """Load once, then generate each job, writing each video while the next one samples.
+
+    Encoding an 81-frame video with single-threaded x264 takes seconds of CPU; done in line, the GPU
+    would wait that long after every video. One writer thread overlaps it with the next sampling
+    (PyAV releases the GIL while encoding), and at most one finished video waits in memory. A job is
+    reported done only once its mp4 and sidecar are on disk, so a crash loses at most the video being
+    written, which a rerun samples again; a failed write stops the run with its error.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     if not jobs:
         return
     pipe = spec.load()
     pipe.set_progress_bar_config(disable=True)
-    for job in jobs:
-        generate_video(pipe, job.prompt, settings, out_dir / f"{job.index}.mp4", spec, {"task": job.index})
-        on_done(job)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mp4-writer") as writer:
+        writing = None  # (job, future) of the video being written
+        for job in jobs:
+            frames, sidecar = sample_video(pipe, job.prompt, settings, spec, {"task": job.index})
+            if writing:
+                writing[1].result()
+                on_done(writing[0])
+            writing = (job, writer.submit(write_video, frames, sidecar, out_dir / f"{job.index}.mp4"))
+        writing[1].result()
+        on_done(writing[0])
 
 
 def run_jobs_on_ray(jobs: list[Job], out_dir: Path, settings: GenerationSettings, spec: ModelSpec,
