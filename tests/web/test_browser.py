@@ -20,8 +20,9 @@ def video_time(page) -> float:
     return page.evaluate("document.querySelector('video').currentTime")
 
 
-def test_click_through_preference_study(tmp_path, site_factory, live_server, chrome):
-    site = site_factory(tmp_path, video_bytes(frames=16, fps=FPS))
+@pytest.mark.parametrize("suffix,codec", [(".webm", "libvpx-vp9"), (".mp4", "libx264")])  # H.264: what generators write
+def test_click_through_preference_study(tmp_path, site_factory, live_server, chrome, suffix, codec):
+    site = site_factory(tmp_path, video_bytes(frames=16, fps=FPS, suffix=suffix, codec=codec))
     with live_server(site.db) as url:
         page = chrome.page()
         page.goto(url + "/")
