@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -141,14 +142,28 @@ def _created(conn, study, panel: bool) -> None:
 @clean_errors
 def add_raters(db: StudyDb, study: StudyName,
                rater: Annotated[list[str], typer.Option("--rater", help="Rater name; repeat.")]) -> None:
-    """Register raters and print their tokens (shown once: only a hash is stored)."""
+    """Register raters and print their tokens (shown once: only a hash is stored). In an assigned
+    study they join midway, taking unstarted items from the raters with the most left to do."""
     from microverse.human.study import add_raters as add
-    from microverse.store.studies import get_study, open_studies
+    from microverse.human.study import join_panel, progress
+    from microverse.store.studies import get_study, list_raters, open_studies
 
     conn = open_studies(db)
-    tokens = add(conn, get_study(conn, study), rater)
+    s = get_study(conn, study)
+    if not s.config.get("raters_per_item"):
+        tokens, moves = add(conn, s, rater), None
+    else:
+        tokens, moves = join_panel(conn, s, rater)
     for name, token in tokens.items():
         typer.echo(f"{name}\t{token}")
+    if moves is not None:
+        for name in tokens:
+            givers = Counter(giver for giver, to, _ in moves if to == name)
+            err_console.print(f"{name} takes {sum(givers.values())} unstarted item(s) from "
+                              + ", ".join(f"{g} {n}" for g, n in sorted(givers.items())))
+        left = {r: progress(conn, s, r) for r in list_raters(conn, s)}
+        err_console.print("items left per rater: "
+                          + ", ".join(f"{r} {p.total_items - p.answered_items}" for r, p in left.items()))
     err_console.print("give each rater their token; it is not stored and cannot be shown again")
 
 

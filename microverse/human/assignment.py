@@ -11,6 +11,9 @@ Why hand-written: this is a small greedy over loads and pair counts; the block-d
 libraries solve a harder, exact problem (balanced incomplete block designs exist only for
 some n, k and item counts).
 
+Raters who join midway (:func:`join`) take unstarted items from the raters with the most
+left to do, one at a time, until nobody has more than one item left beyond a newcomer.
+
 Deterministic: the same items, raters (in any order) and seed give the same assignment.
 """
 
@@ -62,3 +65,53 @@ def assign(items: list[str], raters: list[str], per_item: int, seed: int) -> dic
             together[pair] += 1
         chosen_for[item] = chosen
     return {r: [item for item in items if r in chosen_for[item]] for r in panel}
+
+
+def join(remaining: dict[str, int], movable: dict[str, list[str]], newcomers: list[str],
+         seed: int) -> list[tuple[str, str, str]]:
+    """Moves ``(from, to, item)`` that give newcomers unstarted items of the busiest raters.
+
+    ``remaining``: each current rater's count of items still to finish; ``movable``: the
+    items each has not started, the one to give up first first. One item at a time goes
+    from the rater with the most left to the newcomer with the least, while that gap is at
+    least two: every move lowers the spread, and at the end no rater has more than one item
+    left beyond any newcomer, unless the busiest have nothing unstarted left to give. Only
+    newcomers receive (a current rater's list never grows), and never an item they already
+    received from someone else, so each item keeps its k distinct raters.
+
+    Why water-filling rather than re-running :func:`assign`: answered items cannot move, so
+    only the unstarted part of each list is free, and the fewest moves keep most raters'
+    lists as they knew them. Ties go by an order drawn from ``seed``, not by name.
+    """
+    rng = random.Random(f"join:{seed}")
+    givers, takers = sorted(remaining), sorted(newcomers)
+    rng.shuffle(givers)
+    rng.shuffle(takers)
+    load = {**remaining, **dict.fromkeys(takers, 0)}
+    pools = {g: list(movable.get(g, [])) for g in givers}
+    received: dict[str, set[str]] = {t: set() for t in takers}
+    moves: list[tuple[str, str, str]] = []
+    while True:
+        move = _next_move(load, pools, received, givers, takers)
+        if move is None:
+            return moves
+        giver, taker, key = move
+        pools[giver].remove(key)
+        received[taker].add(key)
+        load[giver] -= 1
+        load[taker] += 1
+        moves.append(move)
+
+
+def _next_move(load: dict[str, int], pools: dict[str, list[str]], received: dict[str, set[str]],
+               givers: list[str], takers: list[str]) -> tuple[str, str, str] | None:
+    """The least-loaded newcomer takes from the most-loaded rater who has an item for them
+    (sorts are stable, so ties keep the seeded order)."""
+    for taker in sorted(takers, key=lambda t: load[t]):
+        for giver in sorted(givers, key=lambda g: -load[g]):
+            if load[giver] - load[taker] < 2:
+                break
+            key = next((k for k in pools[giver] if k not in received[taker]), None)
+            if key is not None:
+                return giver, taker, key
+    return None

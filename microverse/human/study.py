@@ -25,7 +25,7 @@ from typing import Any
 
 from microverse.bench.models import DIMENSIONS, Benchmark, Task
 from microverse.errors import MicroverseError
-from microverse.human.assignment import assign, check_panel
+from microverse.human.assignment import assign, check_panel, join
 from microverse.human.videos import index_videos
 from microverse.store import studies as store
 from microverse.store.studies import Answer, Forbidden, Item, Study
@@ -141,7 +141,10 @@ def new_token() -> str:
 
 
 def add_raters(conn: sqlite3.Connection, study: Study, names: list[str]) -> dict[str, str]:
-    """Register raters and return their tokens (shown once; only hashes are stored)."""
+    """Register raters and return their tokens (shown once; only hashes are stored). In an
+    assigned study they join the panel: see :func:`join_panel`."""
+    if study.config.get("raters_per_item"):
+        return join_panel(conn, study, names)[0]
     tokens = {}
     for name in names:
         name = name.strip()
@@ -158,8 +161,8 @@ def add_panel(conn: sqlite3.Connection, study: Study, names: list[str], per_item
     """Register the study's raters and return their tokens.
 
     With ``per_item`` (k), each item is assigned to k of them (balanced, deterministic from
-    ``seed``, by default the study's seed) and the panel is fixed; without it, every rater
-    rates every item and more raters can be added later.
+    ``seed``, by default the study's seed); without it, every rater rates every item. Either
+    way more raters can be added later (:func:`add_raters`).
     """
     names = check_panel(names, per_item)
     if per_item is None:
@@ -178,6 +181,43 @@ def hand_over(conn: sqlite3.Connection, study: Study, old: str, new: str) -> tup
     new = check_panel([new], None)[0]
     token = new_token()
     return token, store.hand_over(conn, study, old, new, hash_token(token))
+
+
+def join_panel(conn: sqlite3.Connection, study: Study, names: list[str]) -> tuple[dict[str, str], list[store.Move]]:
+    """Newcomers join an assigned study midway, taking unstarted items from the raters with the
+    most left to do (:func:`microverse.human.assignment.join`); returns (tokens, moves).
+
+    "Left to do" counts the items a rater has not finished; only items they have not started
+    move, and each giver gives up the items last in their own order, so the item a rater is
+    about to open stays theirs. Deterministic from the study's assignment seed. Nothing is
+    registered when there is nothing to share.
+    """
+    names = check_panel(names, None)
+    items = {i.key: i for i in store.list_items(conn, study)}
+    seed = study.config.get("assignment_seed", study.config.get("seed", 0))
+
+    def plan(current: dict[str, list[str]], answers: list[Answer]) -> list[store.Move]:
+        answered: dict[tuple[str, str], set[str]] = {}
+        for a in answers:
+            answered.setdefault((a.rater, a.item_key), set()).add(a.question)
+        remaining = {r: sum(1 for k in keys if not set(questions(study, items[k])) <= answered.get((r, k), set()))
+                     for r, keys in current.items()}
+        movable = {r: [i.key for i in reversed(item_order(study, r, [items[k] for k in keys]))
+                       if (r, i.key) not in answered] for r, keys in current.items()}
+        if not any(movable.values()):
+            raise MicroverseError(f"nothing left to share in study {study.name!r}: every assigned item has been "
+                                  "started by its rater, and started items stay with them",
+                                  fix="no new rater is needed; the current raters finish their items")
+        moves = join(remaining, movable, names, seed)
+        idle = [n for n in names if not any(to == n for _, to, _ in moves)]
+        if idle:
+            raise MicroverseError(f"{', '.join(idle)} would get no item: the unstarted work is already spread as "
+                                  f"evenly as it can be (most left to one rater: {max(remaining.values())})",
+                                  fix="add fewer raters")
+        return moves
+
+    tokens = {name: new_token() for name in names}
+    return tokens, store.join_assigned(conn, study, {n: hash_token(t) for n, t in tokens.items()}, plan)
 
 
 def rotate_token(conn: sqlite3.Connection, study: Study, rater: str) -> str:
@@ -200,9 +240,12 @@ def authenticate(conn: sqlite3.Connection, token: str, study_name: str | None = 
 
 # ---------------------------------------------------------------- blinded layout
 
+def _digest(study: Study, *parts: str) -> bytes:
+    return hashlib.sha256("\x1f".join([str(study.config.get("seed", 0)), study.name, *parts]).encode()).digest()
+
+
 def _rng(study: Study, *parts: str) -> random.Random:
-    digest = hashlib.sha256("\x1f".join([str(study.config.get("seed", 0)), study.name, *parts]).encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
+    return random.Random(int.from_bytes(_digest(study, *parts)[:8], "big"))
 
 
 def layout(study: Study, rater: str, item: Item) -> list[str]:
@@ -213,10 +256,11 @@ def layout(study: Study, rater: str, item: Item) -> list[str]:
 
 
 def item_order(study: Study, rater: str, items: list[Item]) -> list[Item]:
-    """Items in this rater's own random order (stable across sessions)."""
-    ordered = list(items)
-    _rng(study, "order", rater).shuffle(ordered)
-    return ordered
+    """Items in this rater's own random order (stable across sessions).
+
+    Each item is ranked by its own hash, not by shuffling the list: when a hand-over or a
+    newcomer changes a rater's list, the items they keep stay in the same order."""
+    return sorted(items, key=lambda item: _digest(study, "order", rater, item.key))
 
 
 def rater_items(conn: sqlite3.Connection, study: Study, rater: str) -> list[Item]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -201,9 +202,8 @@ def get_item(conn: sqlite3.Connection, study: Study, key: str) -> Item:
 def add_rater(conn: sqlite3.Connection, study: Study, rater: str, token_hash: str) -> None:
     with transaction(conn):
         if study.config.get("raters_per_item"):
-            raise Conflict(f"study {study.name!r} assigns its items to a fixed panel of raters",
-                           fix="replace a rater who left with `human hand-over --from OLD --to NEW`, or create a "
-                               "new study with --raters and --raters-per-item")
+            raise Conflict(f"study {study.name!r} assigns its items; a rater joins with a share of them",
+                           fix="use `human add-raters`, which hands the newcomer unstarted items")
         if conn.execute("SELECT 1 FROM study_raters WHERE study_id = ? AND rater = ?",
                         (study.id, rater)).fetchone():
             raise Conflict(f"study {study.name!r} already has a rater {rater!r}",
@@ -254,6 +254,44 @@ def hand_over(conn: sqlite3.Connection, study: Study, old: str, new: str, token_
         conn.executemany("UPDATE study_assignments SET rater = ? WHERE study_id = ? AND rater = ? AND item_key = ?",
                          [(new, study.id, old, key) for key in moved])
     return moved
+
+
+Move = tuple[str, str, str]   # (from rater, to rater, item key)
+
+
+def join_assigned(conn: sqlite3.Connection, study: Study, token_hashes: dict[str, str],
+                  plan: Callable[[dict[str, list[str]], list[Answer]], list[Move]]) -> list[Move]:
+    """Register newcomers to an assigned study and move to them the assignments ``plan`` picks,
+    in one transaction; return the moves.
+
+    ``plan`` is called with the current assignment and every answer, read inside the
+    transaction: BEGIN IMMEDIATE holds the write lock, so no answer can land on an item
+    between choosing it and moving it. Each move is checked here as well: the giver holds the
+    item and has not answered it, the receiver is a newcomer not already on it. An error
+    raised by ``plan`` (nothing to share) rolls everything back.
+    """
+    with transaction(conn):
+        if not study.config.get("raters_per_item"):
+            raise Conflict(f"study {study.name!r} does not assign items", fix="add raters with `human add-raters`")
+        taken = sorted(set(token_hashes) & set(list_raters(conn, study)))
+        if taken:
+            raise Conflict(f"study {study.name!r} already has rater(s) {', '.join(taken)}",
+                           fix="choose new names, or use `rotate-token` to issue a new token")
+        moves = plan(assignment(conn, study), list_answers(conn, study))
+        now = _now()
+        conn.executemany("INSERT INTO study_raters(study_id, rater, token_hash, created_at) VALUES (?, ?, ?, ?)",
+                         [(study.id, rater, token_hash, now) for rater, token_hash in token_hashes.items()])
+        for giver, receiver, key in moves:
+            on_it = conn.execute("SELECT 1 FROM study_assignments WHERE study_id = ? AND rater = ? AND item_key = ?",
+                                 (study.id, receiver, key)).fetchone()
+            moved = 0 if on_it or receiver not in token_hashes else conn.execute(
+                "UPDATE study_assignments SET rater = ? WHERE study_id = ? AND rater = ? AND item_key = ? AND NOT "
+                "EXISTS (SELECT 1 FROM study_answers x WHERE x.study_id = ? AND x.rater = ? AND x.item_key = ?)",
+                (receiver, study.id, giver, key, study.id, giver, key)).rowcount
+            if moved != 1:
+                raise Conflict(f"cannot move item {key!r} from {giver!r} to {receiver!r}: only an unstarted item "
+                               "moves, and only to a newcomer not already rating it")
+    return moves
 
 
 def assigned_items(conn: sqlite3.Connection, study: Study, rater: str) -> set[str] | None:

@@ -139,3 +139,7 @@ def test_per_rater_item_order_is_a_stable_permutation(conn, benchmark_file, vide
     order = [i.key for i in hs.item_order(study, "ann", items)]
     assert sorted(order) == sorted(i.key for i in items)
     assert order == [i.key for i in hs.item_order(study, "ann", items)]
+    # ranked per item, so a rater who loses or gains items keeps the rest in the same order
+    kept = [i for i in items if i.key != order[0]][::-1]
+    assert [i.key for i in hs.item_order(study, "ann", kept)] == order[1:]
+    assert order != [i.key for i in hs.item_order(study, "bob", items)]
