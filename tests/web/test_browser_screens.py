@@ -28,6 +28,14 @@ def item_key(page) -> str:
     return page.url.rsplit("/", 1)[1]
 
 
+def open_first_item(chrome, url: str, token: str):
+    """Log in with ``token``, press Continue, and return the page on the rater's first item and its key."""
+    page = chrome.login(url, token)
+    page.click("#continue")
+    page.wait_for_url("**/item/*")
+    return page, item_key(page)
+
+
 def test_criterion_annotation(tmp_path, live_server, chrome):
     benchmark = make_benchmark(2)
     bench = write_canonical(benchmark, tmp_path / "bench.json")
@@ -40,10 +48,7 @@ def test_criterion_annotation(tmp_path, live_server, chrome):
     conn.close()
 
     with live_server(db) as url:
-        page = chrome.login(url, token)
-        page.click("#continue")
-        page.wait_for_url("**/item/*")
-        first = item_key(page)
+        page, first = open_first_item(chrome, url, token)
         assert "<script>alert(1)</script>" in page.inner_text("#prompt")
         assert "membranes <b>fuse</b> correctly" in page.inner_text("#q-scientific-0")  # escaped, shown as text
         if first.endswith(":Sora"):
@@ -97,10 +102,7 @@ def test_expert_screening(tmp_path, live_server, chrome):
     conn.close()
 
     with live_server(db) as url:
-        page = chrome.login(url, token)
-        page.click("#continue")
-        page.wait_for_url("**/item/*")
-        first = item_key(page)
+        page, first = open_first_item(chrome, url, token)
         assert f"Task {first} <script>alert(2)</script>" in page.inner_text("#prompt")
         assert f"Video {first} <script>x</script>" in page.inner_text(".source")
         # n/p move between tasks without answering
@@ -134,10 +136,7 @@ def test_rubric_revision(tmp_path, live_server, chrome):
     conn.close()
 
     with live_server(db) as url:
-        page = chrome.login(url, token)
-        page.click("#continue")
-        page.wait_for_url("**/item/*")
-        first = item_key(page)
+        page, first = open_first_item(chrome, url, token)
         assert "Spindle <b>forms</b>" in page.inner_text("#q-c1")        # the LLM's draft, as text
         assert "weight_out_of_range:1.5" in page.inner_text("#q-c2")    # flagged draft values are visible
 
@@ -211,17 +210,13 @@ def test_a_double_press_or_double_click_answers_once(site, live_server, chrome):
     """A rater who presses a shortcut twice, or double-clicks, gets one answer and no error page
     (without the guard the second post arrived with no revision: 409 "already answered")."""
     with live_server(site.db) as url:
-        page = chrome.login(url, site.tokens["ann/expert"])
-        page.click("#continue")
-        page.wait_for_url("**/item/*")
+        page, _ = open_first_item(chrome, url, site.tokens["ann/expert"])
         page.keyboard.press("1")
         page.keyboard.press("1")   # on the old page: ignored; on the next one: the next criterion
         page.wait_for_selector("#q-scientific-0.answered")
         page.wait_for_load_state()
         assert page.locator("#error").count() == 0
-        pref = chrome.login(url, site.tokens["pref/ann"])
-        pref.click("#continue")
-        pref.wait_for_url("**/item/*")
+        pref, _ = open_first_item(chrome, url, site.tokens["pref/ann"])
         pref.dblclick("#q-scientific button[value=A]")
         pref.wait_for_selector("#q-scientific.answered")
         pref.wait_for_load_state()
