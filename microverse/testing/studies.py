@@ -51,6 +51,26 @@ def make_videos(root: Path, models: list[str], tasks: range, payload: bytes = b"
     return folders
 
 
+def make_assigned_study(root: Path, tasks: int, raters: list[str], per_item: int, *, seed: int = 0,
+                        name: str = "p") -> tuple[Path, dict[str, str]]:
+    """A preference study (Sora vs Veo3, :func:`make_benchmark` tasks) in ``root/s.db`` whose every task
+    is assigned to ``per_item`` of ``raters``; returns the database and each rater's token."""
+    from microverse.bench.canonical import write_canonical
+    from microverse.human import study as hs
+    from microverse.store import studies as store
+
+    benchmark = make_benchmark(tasks)
+    bench = write_canonical(benchmark, root / "bench.json")
+    folders = make_videos(root, ["Sora", "Veo3"], range(tasks))
+    db = root / "s.db"
+    conn = store.open_studies(db)
+    try:
+        study = hs.create_preference_study(conn, name, benchmark, str(bench), folders, seed=seed)
+        return db, hs.add_panel(conn, study, raters, per_item)
+    finally:
+        conn.close()
+
+
 def video_bytes(frames: int = 16, fps: int | Fraction = 8, *, suffix: str = ".webm", codec: str = "libvpx-vp9",
                 vfr: bool = False) -> bytes:
     """A tiny real 64x64 video that browsers play (VP9 WebM by default), as bytes to copy into

@@ -8,9 +8,8 @@ import pytest
 
 from microverse.bench.canonical import write_canonical
 from microverse.bench.models import Benchmark
-from microverse.human import study as hs
 from microverse.store import studies as store
-from microverse.testing.studies import make_benchmark, make_videos
+from microverse.testing.studies import make_assigned_study, make_benchmark, make_videos
 
 RATERS = ["alice", "bob", "carol", "dan", "eve"]
 
@@ -29,11 +28,6 @@ def video_dirs(tmp_path) -> dict[str, Path]:
 @pytest.fixture
 def assigned(tmp_path):
     """A 12-task preference study, each task rated by 2 of the 5 ``RATERS``: (db, conn, study, tokens)."""
-    benchmark = make_benchmark(12)
-    bench = write_canonical(benchmark, tmp_path / "bench.json")
-    folders = make_videos(tmp_path, ["Sora", "Veo3"], range(12))
-    db = tmp_path / "s.db"
+    db, tokens = make_assigned_study(tmp_path, 12, RATERS, 2, seed=3)
     conn = store.open_studies(db)
-    study = hs.create_preference_study(conn, "p", benchmark, str(bench), folders, seed=3)
-    tokens = hs.add_panel(conn, study, RATERS, 2)
     return db, conn, store.get_study(conn, "p"), tokens

@@ -109,17 +109,12 @@ def test_click_through_preference_study(tmp_path, site_factory, live_server, chr
 
 
 def test_assigned_rater_sees_only_their_items_and_resumes_after_a_restart(tmp_path, live_server, chrome):
-    from microverse.bench.canonical import write_canonical
-    from microverse.testing.studies import make_benchmark, make_videos
+    from microverse.testing.studies import make_assigned_study
 
-    benchmark = make_benchmark(6)
-    bench = write_canonical(benchmark, tmp_path / "bench.json")
-    folders = make_videos(tmp_path, ["Sora", "Veo3"], range(6))
-    db = tmp_path / "s.db"
+    db, tokens = make_assigned_study(tmp_path, 6, ["ann", "bob", "cy"], 2, seed=2)
+    token = tokens["ann"]
     conn = store.open_studies(db)
-    study = hs.create_preference_study(conn, "p", benchmark, str(bench), folders, seed=2)
-    token = hs.add_panel(conn, study, ["ann", "bob", "cy"], 2)["ann"]
-    mine = store.assignment(conn, study)["ann"]
+    mine = store.assignment(conn, store.get_study(conn, "p"))["ann"]
     conn.close()
     assert len(mine) == 4  # 6 tasks x 2 raters / 3
 
