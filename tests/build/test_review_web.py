@@ -162,3 +162,31 @@ def test_an_assigned_revision_panel_is_merged_per_task(tmp_path):
     for task in load_benchmark(out).benchmark.tasks:
         criteria = [c for dim in task.rubrics.values() for c in dim]
         assert [c.description for c in criteria] == ["Sharp"] and criteria[0].weight == 0.5
+
+
+def test_a_build_from_before_build_reviewers_is_read_then_migrated(tmp_path, monkeypatch):
+    from microverse.store import builds
+    from microverse.store.db import schema_version
+
+    db = tmp_path / "old.sqlite"
+    actions = tmp_path / "actions.jsonl"
+    records = [{"expert": e, "task": t, **change} for e in ("e1", "e2") for t in (1, 2) for change in (
+        {"op": "edit", "criterion": 1, "polarity": "+1", "rationale": "a goal"},
+        {"op": "reweight", "criterion": 2, "weight": 0.5, "rationale": "secondary"})]
+    actions.write_text("".join(json.dumps(r) + "\n" for r in records))
+    with monkeypatch.context() as old_version:  # the schema the previous release wrote: no build_reviewers
+        old_version.setattr(builds, "MIGRATIONS", builds.MIGRATIONS[:1])
+        make_build(db)
+        assert runner.invoke(app, ["build", "revise", str(actions), "--db", str(db)]).exit_code == 0
+
+    # read-only commands do not migrate: every task's panel is everyone, as before
+    report = runner.invoke(app, ["build", "revision-report", "--db", str(db), "--format", "json"])
+    assert report.exit_code == 0, report.output
+    assert json.loads(report.stdout)["agreement"]["cohen_kappa_pairwise"][0]["n_items"] == 4
+    exported = runner.invoke(app, ["build", "export", "--db", str(db), "--out", str(tmp_path / "out")])
+    assert exported.exit_code == 0, exported.output
+
+    conn = builds.open_build(db)
+    assert schema_version(conn, builds.COMPONENT) == len(builds.MIGRATIONS)
+    builds.set_reviewers(conn, {1: ["e1"]}, "study:rev")
+    assert builds.reviewers(conn) == {1: {"e1"}}

@@ -208,3 +208,36 @@ def test_hand_over_moves_only_unstarted_items(assigned):
                                   "--to", "yan"])
     assert missing.exit_code == 2 and "no rater 'nobody'" in missing.output
     assert "yan" not in store.list_raters(conn, study)
+
+
+def test_a_database_from_before_assignments_is_read_then_migrated(tmp_path, monkeypatch, benchmark_file, video_dirs):
+    from microverse.store.db import schema_version
+
+    benchmark, path = benchmark_file
+    db = tmp_path / "old.db"
+    with monkeypatch.context() as old_version:  # the schema the previous release wrote: no study_assignments
+        old_version.setattr(store, "MIGRATIONS", store.MIGRATIONS[:1])
+        conn = store.open_studies(db)
+        study = hs.create_preference_study(conn, "old", benchmark, str(path), video_dirs, per_level=1)
+        token = hs.add_raters(conn, study, ["ann"])["ann"]
+        key = store.list_items(conn, study)[0].key
+        hs.record_preference(conn, study, "ann", key, "overall", "A", None)
+        conn.close()
+
+    # read-only commands (human list, results, export) do not migrate, and read the old file as it is
+    readonly = store.open_studies(db, readonly=True)
+    summary = hs.study_summary(readonly, store.get_study(readonly, "old"))
+    assert summary["raters_per_item"] is None and summary["raters"]["ann"]["answered_questions"] == 1
+    readonly.close()
+
+    conn = store.open_studies(db)
+    assert schema_version(conn, store.COMPONENT) == len(store.MIGRATIONS)
+    old = store.get_study(conn, "old")
+    assert hs.authenticate(conn, token, "old") == (old, "ann")
+    assert [i.key for i in hs.rater_items(conn, old, "ann")] == [i.key for i in hs.item_order(
+        old, "ann", store.list_items(conn, old))]
+    assert hs.progress(conn, old, "ann").answered_questions == 1
+    hs.add_raters(conn, old, ["bob"])   # the old study still takes raters for every item
+    new = hs.create_preference_study(conn, "new", benchmark, str(path), video_dirs, per_level=1)
+    hs.add_panel(conn, new, ["x", "y", "z"], 2)   # and the migrated file holds assigned studies
+    assert sorted(len(keys) for keys in store.assignment(conn, store.get_study(conn, "new")).values()) == [2, 2, 2]
