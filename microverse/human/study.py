@@ -19,6 +19,7 @@ import hashlib
 import random
 import secrets
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -268,9 +269,10 @@ def rater_items(conn: sqlite3.Connection, study: Study, rater: str) -> list[Item
     return item_order(study, rater, store.list_items(conn, study, assigned_to=rater))
 
 
-def check_assigned(conn: sqlite3.Connection, study: Study, rater: str, item: Item) -> None:
-    """Refuse to show ``rater`` an item outside their assignment."""
-    assigned = store.assigned_items(conn, study, rater)
+def check_assigned(item: Item, assigned: Collection[str] | None) -> None:
+    """Refuse to show a rater an item outside ``assigned``, the keys of their items
+    (:func:`store.assigned_items <microverse.store.studies.assigned_items>`, or the keys of
+    :func:`rater_items` where a page has read those anyway; None: the study assigns nothing)."""
     if assigned is not None and item.key not in assigned:
         raise Forbidden(f"item {item.key!r} is not assigned to you", fix="open an item from your study overview")
 
@@ -294,16 +296,18 @@ class Progress:
     total_questions: int
 
 
-def progress(conn: sqlite3.Connection, study: Study, rater: str, items: list[Item] | None = None) -> Progress:
-    """``rater``'s progress over their items (``items``: :func:`rater_items`, if the caller has them)."""
-    items = rater_items(conn, study, rater) if items is None else items
-    answered: dict[str, set[str]] = {}
-    for a in store.list_answers(conn, study, rater):
-        answered.setdefault(a.item_key, set()).add(a.question)
-    total_q = sum(len(questions(study, i)) for i in items)
-    done_items = sum(1 for i in items if set(questions(study, i)) <= answered.get(i.key, set()))
-    done_q = sum(len(answered.get(i.key, set()) & set(questions(study, i))) for i in items)
-    return Progress(done_items, len(items), done_q, total_q)
+def progress(conn: sqlite3.Connection, study: Study, rater: str) -> Progress:
+    """``rater``'s progress over their items."""
+    return progress_of(study, rater_items(conn, study, rater), rater_answers(conn, study, rater))
+
+
+def progress_of(study: Study, items: list[Item], answers: dict[tuple[str, str], Answer]) -> Progress:
+    """Progress over ``items`` given the rater's ``answers`` (:func:`rater_answers`): for a page
+    that has read both already, so a request reads them once."""
+    asked = [(i.key, questions(study, i)) for i in items]
+    done_q = sum((key, q) in answers for key, qs in asked for q in qs)
+    done_items = sum(all((key, q) in answers for q in qs) for key, qs in asked)
+    return Progress(done_items, len(items), done_q, sum(len(qs) for _, qs in asked))
 
 
 def check_question(study: Study, item: Item, question: str) -> None:

@@ -105,7 +105,7 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
             raise Forbidden("not logged in", fix="open the start page and enter your rater token")
         return hs.authenticate(conn, token, study_name)
 
-    def video_slots(study: Study, rater: str, item: store.Item) -> list[str]:
+    def video_slots(study: Study, item: store.Item) -> list[str]:
         """The slots a page shows: positions A/B/C (blinded) for a preference item, else ``main``."""
         if study.kind == hs.PREFERENCE:
             return list(hs.POSITIONS[: len(item.payload["videos"])])
@@ -122,7 +122,7 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
     def players(study: Study, rater: str, item: store.Item) -> list[dict[str, Any]]:
         """What each player needs; ``fps`` is the file's own rate (None: frame stepping is turned off)."""
         shown = []
-        for slot in video_slots(study, rater, item):
+        for slot in video_slots(study, item):
             resolved = video_file(study, rater, item, slot)
             shown.append({"slot": slot, "src": f"/study/{study.name}/video/{item.key}/{slot}",
                           "label": f"Video {slot}" if study.kind == hs.PREFERENCE else None,
@@ -171,16 +171,16 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
                 rows.append({"number": number, "key": item.key, "done": done, "total": len(asked)})
             first_open = next((r for r in rows if r["done"] < r["total"]), None)
             return render("overview.html", study=study, rater=rater, rows=rows, first_open=first_open,
-                          progress=hs.progress(conn, study, rater, items))
+                          progress=hs.progress_of(study, items, answers))
 
     @app.get("/study/{name}/item/{key}", response_class=HTMLResponse)
     def item_page(name: str, key: str, request: Request) -> Response:
         with database() as conn:
             study, rater = rater_for(request, conn, name)
             item = store.get_item(conn, study, key)
-            hs.check_assigned(conn, study, rater, item)
             items = hs.rater_items(conn, study, rater)
             order = [i.key for i in items]
+            hs.check_assigned(item, order)
             position = order.index(item.key)
             answers = hs.rater_answers(conn, study, rater)
             mine = {q: answers.get((item.key, q)) for q in hs.questions(study, item)}
@@ -188,9 +188,9 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
             context = dict(study=study, rater=rater, item=item, answers=mine, current=current, number=position + 1,
                            total=len(order), previous=order[position - 1] if position > 0 else None,
                            next=order[position + 1] if position + 1 < len(order) else None,
-                           progress=hs.progress(conn, study, rater, items), players=players(study, rater, item))
+                           progress=hs.progress_of(study, items, answers), players=players(study, rater, item))
             if study.kind == hs.PREFERENCE:
-                context["slots"] = video_slots(study, rater, item)
+                context["slots"] = video_slots(study, item)
                 # the rater sees positions only; their own past answer is shown as the position they picked
                 context["picked"] = {q: (a.detail or {}).get("position") if a else None for q, a in mine.items()}
                 return render("preference.html", **context)
@@ -209,7 +209,7 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
                dimension: Annotated[str, Form()] = "", index: Annotated[str, Form()] = "") -> Response:
         with database() as conn:
             study, rater = rater_for(request, conn, name)
-            hs.check_assigned(conn, study, rater, store.get_item(conn, study, key))
+            # an item outside the rater's assignment: the store refuses the write (403), in its transaction
             try:
                 seen = int(revision) if revision else None
             except ValueError:
@@ -245,8 +245,8 @@ def create_app(db_path: Path, *, extra_video_folders: list[Path] = (), secure_co
         with database() as conn:
             study, rater = rater_for(request, conn, name)
             item = store.get_item(conn, study, key)
-            hs.check_assigned(conn, study, rater, item)
-            if slot not in video_slots(study, rater, item):
+            hs.check_assigned(item, store.assigned_items(conn, study, rater))
+            if slot not in video_slots(study, item):
                 raise NotFound(f"no video slot {slot!r}")
             resolved = video_file(study, rater, item, slot)
             if resolved is None:
