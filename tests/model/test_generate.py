@@ -75,6 +75,16 @@ def test_generate_rejects_bad_settings_with_one_line(tiny_model, tmp_path):
     assert result.exit_code == 2 and "4k+1" in result.output and "Traceback" not in result.output
 
 
+
+def test_an_unusable_attention_backend_is_one_clean_line(tiny_model, tmp_path):
+    for backend, says in (("flsh", "must be one of"), ("flash", "flash-attn")):  # a typo; a kernel not installed
+        result = runner.invoke(app, ["generate", "--prompt", "x", "--out", str(tmp_path / "v.mp4"), "--model",
+                                     str(tiny_model), "--height", "64", "--width", "64", "--frames", "5", "--steps",
+                                     "1", "--attention-backend", backend])
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+        assert f"attention backend '{backend}' cannot be used here" in result.output and says in result.output
+    assert not (tmp_path / "v.mp4").exists()
+
 @pytest.mark.slow
 def test_step_cache_and_compiled_blocks_combine(tiny_model):
     """Compiled with graph breaks allowed, the cached pipeline gives the uncompiled cached result; a
@@ -276,6 +286,7 @@ def test_attention_auto_times_only_usable_exact_backends():
     assert best in seconds and all(s > 0 for s in seconds.values())
     with pytest.raises(RuntimeError, match="no attention backend"):
         fastest_attention_backend(2, 8, 64, device="cpu", candidates=("flash",))
+
 
 
 def test_attention_auto_skips_a_backend_that_runs_but_computes_garbage(monkeypatch):

@@ -16,6 +16,8 @@ import torch
 from diffusers import WanPipeline
 from diffusers.pipelines.wan.pipeline_output import WanPipelineOutput
 
+from microverse.errors import MicroverseError
+
 
 class MicroVersePipeline(WanPipeline):
     """Wan2.1 T2V with batched classifier-free guidance and opt-in speed settings (:meth:`optimize`)."""
@@ -133,7 +135,12 @@ class MicroVersePipeline(WanPipeline):
         if attention_backend == "auto":
             attention_backend = self._fastest_attention_backend(video_size)
         if attention_backend:
-            self.transformer.set_attention_backend(attention_backend)
+            try:
+                self.transformer.set_attention_backend(attention_backend)
+            except (ValueError, RuntimeError) as exc:  # an unknown name, or its kernel package is missing here
+                raise MicroverseError(f"attention backend {attention_backend!r} cannot be used here: {exc}",
+                                      fix="pass --attention-backend auto or default, or install the "
+                                          "package that backend needs") from None
         if step_cache_threshold:
             from diffusers import FirstBlockCacheConfig
 
