@@ -100,7 +100,7 @@ def generate(
     if prompt:
         if out.suffix.lower() != ".mp4":
             raise MicroverseError("--out must be an .mp4 file with --prompt", file=str(out))
-        pipe = spec.load()
+        pipe = spec.load(settings)
         gen.generate_video(pipe, prompt, settings, out, spec)
         console.print(f"wrote {out} (+ {gen.sidecar_path(out).name})")
         return

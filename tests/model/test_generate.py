@@ -136,7 +136,7 @@ class _FramesPipe:
 
 def _spec_with(pipe):
     spec = gen.ModelSpec(model="fake")
-    spec.load = lambda: pipe
+    spec.load = lambda settings: pipe
     return spec
 
 
@@ -288,6 +288,15 @@ def test_attention_auto_times_only_usable_exact_backends():
         fastest_attention_backend(2, 8, 64, device="cpu", candidates=("flash",))
 
 
+
+def test_attention_auto_is_timed_at_the_size_being_generated(tiny_model, monkeypatch):
+    from microverse.model.pipelines.pipeline_microverse import MicroVersePipeline
+
+    timed = []
+    monkeypatch.setattr(MicroVersePipeline, "_fastest_attention_backend", lambda self, size: timed.append(size))
+    spec = gen.ModelSpec(model=str(tiny_model), device="cpu", speed={"attention_backend": "auto"})
+    spec.load(gen.GenerationSettings(height=64, width=48, frames=9, steps=1))
+    assert timed == [(9, 64, 48)]
 
 def test_attention_auto_skips_a_backend_that_runs_but_computes_garbage(monkeypatch):
     from diffusers.models import attention_dispatch

@@ -31,13 +31,14 @@ class ModelSpec:
     speed: dict = field(default_factory=dict)  # MicroVersePipeline.optimize(**speed)
     memory: dict = field(default_factory=dict)  # load_pipeline(offload=..., vae_tiling=...)
 
-    def load(self):
+    def load(self, settings: GenerationSettings):
+        """The pipeline, optimised for videos of ``settings``' size (what ``attention_backend="auto"`` times)."""
         from microverse.model.pipelines.loading import load_pipeline
 
         pipe = load_pipeline(self.model, checkpoint=Path(self.checkpoint) if self.checkpoint else None,
                              lora=self.lora, lora_scale=self.lora_scale, device=self.device, **self.memory)
         if self.speed:
-            pipe.optimize(**self.speed)
+            pipe.optimize(**self.speed, video_size=(settings.frames, settings.height, settings.width))
         return pipe
 
     def describe(self) -> dict:
@@ -173,7 +174,7 @@ def run_jobs(jobs: list[Job], out_dir: Path, settings: GenerationSettings, spec:
 
     if not jobs:
         return
-    pipe = spec.load()
+    pipe = spec.load(settings)
     pipe.set_progress_bar_config(disable=True)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mp4-writer") as writer:
         writing = None  # (job, future) of the video being written
