@@ -198,6 +198,9 @@ def _loader(get: Callable[[int], object], labels: list[int], indices: list[int],
     Shuffling is seeded by a generator of the sampler's own: the loader also draws worker seeds
     from its generator, once per epoch without persistent workers and once in all with them, so
     sharing one generator made the order of epoch 2 on depend on ``workers``.
+
+    A :class:`MicroverseError` from ``get`` becomes the batch (iterate with :func:`_batches`, which
+    raises it here): raised in a worker, torch would re-raise it with the worker's traceback as its text.
     """
     import torch
 
@@ -206,14 +209,29 @@ def _loader(get: Callable[[int], object], labels: list[int], indices: list[int],
             return len(indices)
 
         def __getitem__(self, k: int):
-            return get(indices[k]), labels[indices[k]]
+            try:
+                return get(indices[k]), labels[indices[k]]
+            except MicroverseError as exc:
+                return exc
+
+    def collate(samples: list):
+        failed = [s for s in samples if isinstance(s, MicroverseError)]
+        return failed[0] if failed else torch.utils.data.default_collate(samples)
 
     clips = Clips()
     sampler = torch.utils.data.RandomSampler(clips, generator=torch.Generator().manual_seed(seed)) if shuffle \
         else None
-    return torch.utils.data.DataLoader(clips, batch_size=batch_size, sampler=sampler,
+    return torch.utils.data.DataLoader(clips, batch_size=batch_size, sampler=sampler, collate_fn=collate,
                                        generator=torch.Generator().manual_seed(seed), num_workers=workers,
                                        persistent_workers=workers > 0)
+
+
+def _batches(loader):
+    """The loader's batches, raising the error of a clip that could not be decoded (see :func:`_loader`)."""
+    for batch in loader:
+        if isinstance(batch, MicroverseError):
+            raise batch
+        yield batch
 
 
 def train(items: list[dict], base: str, out_dir: Path, *, epochs: int = 10, lr: float = 5e-5, batch_size: int = 4,
@@ -263,7 +281,7 @@ def train(items: list[dict], base: str, out_dir: Path, *, epochs: int = 10, lr: 
         started, cpu = time.perf_counter(), time.process_time()
         model.train()
         total = 0.0
-        for step, (pixels, target) in enumerate(loader):
+        for step, (pixels, target) in enumerate(_batches(loader)):
             loss = model(pixel_values=pixels.to(device), labels=target.to(device)).loss
             optimizer.zero_grad()
             loss.backward()
@@ -274,7 +292,7 @@ def train(items: list[dict], base: str, out_dir: Path, *, epochs: int = 10, lr: 
         history.append(round(total / max(1, len(train_idx)), 6))
         epoch_seconds.append([round(time.perf_counter() - started, 3), round(time.process_time() - cpu, 3)])
     test_loader = _loader(get, labels, test_idx, batch_size=batch_size, workers=workers, shuffle=False, seed=seed)
-    probs = _probabilities(model, (pixels for pixels, _ in test_loader), device)
+    probs = _probabilities(model, (pixels for pixels, _ in _batches(test_loader)), device)
     y = np.asarray([labels[i] for i in test_idx])
     threshold = calibrate(probs, y)
     argmax = (probs >= 0.5).astype(int)

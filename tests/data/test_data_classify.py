@@ -90,6 +90,11 @@ def test_undecodable_labelled_clips_are_all_named_before_training(tmp_path, tiny
                  "--no-frame-cache", "--epochs", "1")
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "cannot decode this labelled clip" in result.output and "0.mp4 [frames 0-end]" in result.output
+    # decoded in a loader worker: the same one line, not torch's "Caught ... in DataLoader worker" traceback
+    result = cli("data", "train-classifier", tmp_path / "labels.csv", "--base", tiny_videomae, "--out", out,
+                 "--no-frame-cache", "--epochs", "1", "--loader-workers", "1")
+    assert result.exit_code == 2 and "Traceback" not in result.output and "worker" not in result.output
+    assert "cannot decode this labelled clip" in result.output and "0.mp4 [frames 0-end]" in result.output
 
 
 @pytest.mark.slow
