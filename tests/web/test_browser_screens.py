@@ -36,6 +36,16 @@ def open_first_item(chrome, url: str, token: str):
     return page, item_key(page)
 
 
+def review_study(tmp_path, create, name: str):
+    """A build database holding a review study made by ``create`` (screening or revision) with
+    one expert, e1: (database, e1's token)."""
+    db = make_build(tmp_path / "build.sqlite")
+    conn = store.open_studies(db)
+    token = hs.add_raters(conn, create(conn, name), ["e1"])["e1"]
+    conn.close()
+    return db, token
+
+
 def test_criterion_annotation(tmp_path, live_server, chrome):
     benchmark = make_benchmark(2)
     bench = write_canonical(benchmark, tmp_path / "bench.json")
@@ -95,11 +105,7 @@ def test_criterion_annotation(tmp_path, live_server, chrome):
 
 
 def test_expert_screening(tmp_path, live_server, chrome):
-    db = make_build(tmp_path / "build.sqlite")
-    conn = store.open_studies(db)
-    study = review.create_screening_study(conn, "scr")
-    token = hs.add_raters(conn, study, ["e1"])["e1"]
-    conn.close()
+    db, token = review_study(tmp_path, review.create_screening_study, "scr")
 
     with live_server(db) as url:
         page, first = open_first_item(chrome, url, token)
@@ -129,11 +135,7 @@ def test_expert_screening(tmp_path, live_server, chrome):
 
 
 def test_rubric_revision(tmp_path, live_server, chrome):
-    db = make_build(tmp_path / "build.sqlite")
-    conn = store.open_studies(db)
-    study = review.create_revision_study(conn, "rev")
-    token = hs.add_raters(conn, study, ["e1"])["e1"]
-    conn.close()
+    db, token = review_study(tmp_path, review.create_revision_study, "rev")
 
     with live_server(db) as url:
         page, first = open_first_item(chrome, url, token)
