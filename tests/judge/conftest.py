@@ -9,7 +9,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # the test modules import videos, tiny_vlm, conftest by name
 
-from microverse.testing.benchmark import tiny_benchmark  # noqa: E402,F401 - imported by the test modules
 from microverse.testing.fake_judge import FakeJudge  # noqa: E402
 
 SECRET = "sk-test-SECRET-never-leak-0123456789"

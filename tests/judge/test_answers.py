@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import tiny_benchmark
 
 from microverse.bench.models import Dimension
 from microverse.judge.answers import BadAnswer, majority, parse_answer
 from microverse.judge.prompt import PROMPT_VERSION, answer_schema, build_prompt
+from microverse.testing.benchmark import tiny_benchmark
 
 
 @pytest.mark.parametrize("text,scores", [

@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, tiny_benchmark
+from conftest import SECRET
 from videos import make_video
 
 from microverse.bench.canonical import write_canonical
+from microverse.testing.benchmark import tiny_benchmark
 from microverse.testing.fake_judge import FakeJudge
 
 COMPARED = ("task", "dimension", "status", "scores", "reasoning", "raw_response", "failure", "n_criteria")

@@ -8,7 +8,6 @@ import re
 import sqlite3
 
 import pytest
-from conftest import tiny_benchmark
 
 from microverse.bench.models import Dimension
 from microverse.errors import MicroverseError
@@ -16,6 +15,7 @@ from microverse.judge.engine import Engine, RunIdentity, RunStats, plan
 from microverse.judge.providers import OpenAIChatProvider, ProviderStopped, RetryPolicy
 from microverse.judge.videos import scan_videos
 from microverse.store.judgments import JudgmentStore, load_model_judgments, open_store
+from microverse.testing.benchmark import tiny_benchmark
 from microverse.testing.fake_judge import expected_scores
 
 FAST = RetryPolicy(max_attempts=2, base_delay_s=0.0)

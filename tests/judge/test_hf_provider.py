@@ -10,7 +10,6 @@ import pytest
 pytest.importorskip("transformers")
 pytest.importorskip("torch")
 
-from conftest import tiny_benchmark  # noqa: E402
 from tiny_vlm import build_tiny_llava  # noqa: E402
 from videos import make_video  # noqa: E402
 
@@ -19,6 +18,7 @@ from microverse.errors import MicroverseError  # noqa: E402
 from microverse.judge.frames import extract_frames  # noqa: E402
 from microverse.judge.providers import ChatRequest  # noqa: E402
 from microverse.judge.providers.factory import make_provider  # noqa: E402
+from microverse.testing.benchmark import tiny_benchmark  # noqa: E402
 
 pytestmark = pytest.mark.model
 

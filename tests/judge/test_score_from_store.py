@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from microverse.bench.canonical import write_canonical
 from microverse.cli.app import app
+from microverse.testing.benchmark import tiny_benchmark
 from microverse.testing.fake_judge import FakeJudge
-from tests.judge.conftest import tiny_benchmark
 from tests.judge.test_cli_eval import run_eval
 from tests.judge.videos import make_video
 
