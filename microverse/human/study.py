@@ -157,18 +157,17 @@ def add_raters(conn: sqlite3.Connection, study: Study, names: list[str]) -> dict
     return tokens
 
 
-def add_panel(conn: sqlite3.Connection, study: Study, names: list[str], per_item: int | None,
-              seed: int | None = None) -> dict[str, str]:
+def add_panel(conn: sqlite3.Connection, study: Study, names: list[str], per_item: int | None) -> dict[str, str]:
     """Register the study's raters and return their tokens.
 
     With ``per_item`` (k), each item is assigned to k of them (balanced, deterministic from
-    ``seed``, by default the study's seed); without it, every rater rates every item. Either
-    way more raters can be added later (:func:`add_raters`).
+    the study's seed); without it, every rater rates every item. Either way more raters can
+    be added later (:func:`add_raters`).
     """
     names = check_panel(names, per_item)
     if per_item is None:
         return add_raters(conn, study, names)
-    seed = study.config.get("seed", 0) if seed is None else seed
+    seed = study.config.get("seed", 0)
     plan = assign([i.key for i in store.list_items(conn, study)], names, per_item, seed)
     tokens = {name: new_token() for name in names}
     store.add_assigned_raters(conn, study, {n: hash_token(t) for n, t in tokens.items()}, plan,
