@@ -8,10 +8,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from PIL import Image
-from videos import level, make_audio_only, make_truncated, make_video
+from videos import level, make_truncated, make_video
 
 from microverse.judge.frames import BadVideo, FrameSettings, extract_frames, target_times
 from microverse.judge.providers import decode_data_url
+from microverse.testing.videos import make_audio_only
 
 
 def grey(url: str) -> float:

@@ -36,20 +36,6 @@ def make_video(path: Path, *, width: int = 64, height: int = 64, frames: int = 1
     return path
 
 
-def make_audio_only(path: Path) -> Path:
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("aac", rate=16000)
-        samples = np.zeros((1, 1024), dtype=np.float32)
-        for _ in range(10):
-            frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
-            frame.sample_rate = 16000
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
-
-
 def make_truncated(path: Path, **kw) -> Path:
     make_video(path, **kw)
     data = path.read_bytes()
