@@ -236,7 +236,8 @@ def add_assigned_raters(conn: sqlite3.Connection, study: Study, token_hashes: di
 def hand_over(conn: sqlite3.Connection, study: Study, old: str, new: str, token_hash: str) -> list[str]:
     """Register ``new`` and move to them every item assigned to ``old`` that ``old`` has not
     answered at all, in one transaction; return the moved keys. Items ``old`` answered (even
-    in part) stay theirs, so no answer ends up on an item its author no longer holds."""
+    in part) stay theirs, so no answer ends up on an item its author no longer holds; with
+    none unanswered nothing is registered."""
     with transaction(conn):
         if not study.config.get("raters_per_item"):
             raise Conflict(f"study {study.name!r} does not assign items", fix="add raters with `human add-raters`")
@@ -249,6 +250,10 @@ def hand_over(conn: sqlite3.Connection, study: Study, old: str, new: str, token_
             "AND i.item_key = a.item_key WHERE a.study_id = ? AND a.rater = ? AND NOT EXISTS (SELECT 1 FROM "
             "study_answers x WHERE x.study_id = a.study_id AND x.rater = a.rater AND x.item_key = a.item_key) "
             "ORDER BY i.ordinal", (study.id, old))]
+        if not moved:   # as join_assigned: no token for a rater with nothing to do
+            raise Conflict(f"rater {old!r} has started every item assigned to them, and started items stay with "
+                           "their author: nothing to hand over", fix=f"let {old} finish, or use `rotate-token` "
+                           "if the token was lost")
         conn.execute("INSERT INTO study_raters(study_id, rater, token_hash, created_at) VALUES (?, ?, ?, ?)",
                      (study.id, new, token_hash, _now()))
         conn.executemany("UPDATE study_assignments SET rater = ? WHERE study_id = ? AND rater = ? AND item_key = ?",

@@ -207,6 +207,10 @@ def test_hand_over_moves_only_unstarted_items(assigned):
     missing = runner.invoke(app, ["human", "hand-over", "--db", str(db), "--study", "p", "--from", "nobody",
                                   "--to", "yan"])
     assert missing.exit_code == 2 and "no rater 'nobody'" in missing.output
+    # carol now holds only items she started: nothing to hand over, and no token for an empty list
+    idle = runner.invoke(app, ["human", "hand-over", "--db", str(db), "--study", "p", "--from", "carol",
+                               "--to", "yan"])
+    assert idle.exit_code == 2 and "nothing to hand over" in idle.output
     assert "yan" not in store.list_raters(conn, study)
 
 
