@@ -177,10 +177,12 @@ def update_columns(base: pd.DataFrame, new: pd.DataFrame, key: str) -> pd.DataFr
     for column in new.columns:
         # Missing is always None before dtypes are inferred, and an integer column an earlier fold
         # left with gaps (stored as float) goes back to ints: a stage folded in several goes (a
-        # resumed run) ends with the same dtypes as one folded at once.
+        # resumed run) ends with the same dtypes as one folded at once. Only whole numbers go back:
+        # a float column that happens to receive ints keeps its fractions.
         old = out[column] if column in out else None
         values = [None] * len(out) if old is None else [None if _missing(v) else v for v in old.astype(object)]
-        if old is not None and is_float_dtype(old) and is_integer_dtype(new[column]):
+        if old is not None and is_float_dtype(old) and is_integer_dtype(new[column]) \
+                and all(v is None or float(v).is_integer() for v in values):
             values = [None if v is None else int(v) for v in values]
         merged = pd.Series(values, index=out.index, dtype=object)
         merged.loc[common] = [None if _missing(v) else v for v in new.loc[common, column].astype(object)]

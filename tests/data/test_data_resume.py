@@ -48,3 +48,14 @@ def test_kill_9_mid_filter_then_rerun_equals_an_uninterrupted_run(tmp_path, cli)
     for table in ("sources", "clips"):
         pd.testing.assert_frame_equal(Manifest(killed).read(table), Manifest(reference).read(table))
     assert Manifest(killed).read("clips")["filter.keep"].notna().sum() == 12
+
+
+def test_folding_in_several_goes_restores_ints_but_never_drops_fractions():
+    from microverse.data.manifest import update_columns
+
+    base = pd.DataFrame({"clip_id": ["a", "b", "c"]})
+    first = update_columns(base, pd.DataFrame({"clip_id": ["a"], "n": [2], "x": [1.5]}), "clip_id")
+    assert first["n"].dtype == float  # the gaps of the first go make the int column float
+    both = update_columns(first, pd.DataFrame({"clip_id": ["b", "c"], "n": [3, 4], "x": [2, 3]}), "clip_id")
+    assert both["n"].tolist() == [2, 3, 4] and pd.api.types.is_integer_dtype(both["n"])
+    assert both["x"].tolist() == [1.5, 2.0, 3.0]  # a float column receiving ints keeps its 1.5
