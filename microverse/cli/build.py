@@ -213,14 +213,17 @@ def revise(actions: Annotated[Path | None, typer.Argument(help="JSONL of expert 
     if (actions is None) == (from_study is None):
         raise MicroverseError("give an actions file or --from-study (one of them)")
     conn = open_build(db)
-    origin = None
+    origin, reviewers = None, None
     if from_study is not None:
-        from microverse.build.review import actions_from_study
+        from microverse.build.review import actions_from_study, reviewers_from_study
         from microverse.store.studies import get_study, open_studies
 
         studies = open_studies(db)
         study = get_study(studies, from_study)
         new = actions_from_study(studies, study)
+        # each task is merged over the experts who answered it, "keep" included (a split panel's
+        # absentees are no silent votes, and an expert who kept everything still counts)
+        reviewers = reviewers_from_study(studies, study)
         origin = f"study:{from_study}"
     else:
         if not actions.is_file():
@@ -236,14 +239,8 @@ def revise(actions: Annotated[Path | None, typer.Argument(help="JSONL of expert 
     kept = [action_from_json(r, "stored action") for r in stored_actions(conn)
             if origin is None or r.get("origin") != origin]
     validate(load_drafts(conn), kept + new)
-    add_actions(conn, [a.to_json() | ({"origin": origin} if origin else {}) for a in new], replace_origin=origin)
-    if from_study is not None:
-        from microverse.build.review import reviewers_from_study
-        from microverse.store.builds import set_reviewers
-
-        # each task is merged over the experts who answered it, "keep" included (a split panel's
-        # absentees are no silent votes, and an expert who kept everything still counts)
-        set_reviewers(conn, reviewers_from_study(studies, study), origin)
+    add_actions(conn, [a.to_json() | ({"origin": origin} if origin else {}) for a in new], replace_origin=origin,
+                reviewers=reviewers)
     console.print(f"recorded {len(new)} action(s)")
 
 

@@ -247,22 +247,27 @@ def drafts(conn: sqlite3.Connection) -> dict[int, list[dict[str, Any]]]:
     return {r[0]: json.loads(r[1]) for r in conn.execute("SELECT task, criteria FROM build_drafts ORDER BY task")}
 
 
-def add_actions(conn: sqlite3.Connection, records: list[dict[str, Any]], *, replace_origin: str | None = None) -> None:
+def add_actions(conn: sqlite3.Connection, records: list[dict[str, Any]], *, replace_origin: str | None = None,
+                reviewers: dict[int, list[str]] | None = None) -> None:
     """Append checked revision actions (all or none); ``replace_origin`` first drops the actions
-    previously imported from the same origin (a web study imported again after more clicks)."""
+    previously imported from the same origin (a web study imported again after more clicks).
+
+    ``reviewers`` (task -> the experts who answered it in a web study) replaces what that
+    origin recorded before, in the same transaction: actions never stand without the panels
+    they are merged over (a split panel's merge would silently fall back to everyone).
+    """
+    if reviewers is not None and replace_origin is None:
+        raise ValueError("reviewers are recorded per origin")
     with transaction(conn):
         if replace_origin is not None:
             conn.execute("DELETE FROM build_actions WHERE json_extract(record, '$.origin') = ?", (replace_origin,))
         conn.executemany("INSERT INTO build_actions(expert, task, record, recorded_at) VALUES (?, ?, ?, ?)",
                          [(r["expert"], r["task"], json.dumps(r, ensure_ascii=False), _now()) for r in records])
-
-
-def set_reviewers(conn: sqlite3.Connection, reviewers: dict[int, list[str]], origin: str) -> None:
-    """Record the experts each task was given to (replacing what ``origin`` recorded before)."""
-    with transaction(conn):
-        conn.execute("DELETE FROM build_reviewers WHERE origin = ?", (origin,))
-        conn.executemany("INSERT INTO build_reviewers(task, expert, origin) VALUES (?, ?, ?)",
-                         [(task, expert, origin) for task, experts in reviewers.items() for expert in experts])
+        if reviewers is not None:
+            conn.execute("DELETE FROM build_reviewers WHERE origin = ?", (replace_origin,))
+            conn.executemany("INSERT INTO build_reviewers(task, expert, origin) VALUES (?, ?, ?)",
+                             [(task, expert, replace_origin) for task, experts in reviewers.items()
+                              for expert in experts])
 
 
 def reviewers(conn: sqlite3.Connection) -> dict[int, set[str]]:

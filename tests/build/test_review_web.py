@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 from typer.testing import CliRunner
@@ -188,5 +189,11 @@ def test_a_build_from_before_build_reviewers_is_read_then_migrated(tmp_path, mon
 
     conn = builds.open_build(db)
     assert schema_version(conn, builds.COMPONENT) == len(builds.MIGRATIONS)
-    builds.set_reviewers(conn, {1: ["e1"]}, "study:rev")
+    builds.add_actions(conn, [], replace_origin="study:rev", reviewers={1: ["e1"]})
     assert builds.reviewers(conn) == {1: {"e1"}}
+    # actions and their panels are written together or not at all (no task 9: the panel fails)
+    before = builds.actions(conn)
+    with pytest.raises(sqlite3.IntegrityError):
+        builds.add_actions(conn, [{**records[0], "origin": "study:rev"}], replace_origin="study:rev",
+                           reviewers={9: ["e1"]})
+    assert builds.actions(conn) == before and builds.reviewers(conn) == {1: {"e1"}}
