@@ -169,7 +169,7 @@ def _norm(text: str) -> str:
 
 def task_panels(tasks: Iterable[int], actions: list[RevisionAction], experts: list[str] | None = None,
                 reviewers: dict[int, set[str]] | None = None) -> dict[int, list[str]]:
-    """The experts whose votes count on each task: those it was given to where a split panel
+    """The experts whose votes count on each task: those who answered it where a web study
     reviewed it (``reviewers``), else the whole panel; plus anyone who acted on it.
 
     An expert who was never shown a task must not count as a silent "keep as drafted" vote

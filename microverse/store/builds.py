@@ -271,7 +271,7 @@ def add_actions(conn: sqlite3.Connection, records: list[dict[str, Any]], *, repl
 
 
 def reviewers(conn: sqlite3.Connection) -> dict[int, set[str]]:
-    """Task -> the experts it was given to, for tasks a split panel reviewed (others: everyone)."""
+    """Task -> the experts who answered it in a web revision study (other tasks: the whole panel)."""
     found: dict[int, set[str]] = {}
     if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'build_reviewers'").fetchone() is None:
         return found  # a build written before the table existed, opened read-only (not migrated)
