@@ -160,8 +160,8 @@ def screen(db: BuildDb = DEFAULT_DB,
         # the study is where experts change their minds: its answers replace earlier votes
         added = store.add_votes(conn, votes_from_study(studies, study), replace=True)
         err_console.print(f"{added} new vote(s) from study {from_study}")
-        if of is None and study.config.get("raters_per_item"):
-            of = study.config["raters_per_item"]
+        if of is None and study.raters_per_item:
+            of = study.raters_per_item
             err_console.print(f"each task is screened by {of} experts (the study's assignment)")
     of = 3 if of is None else of
     levels = {r["task"]: r["level"] for r in store.tasks(conn)}

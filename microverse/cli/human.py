@@ -150,7 +150,7 @@ def add_raters(db: StudyDb, study: StudyName,
 
     conn = open_studies(db)
     s = get_study(conn, study)
-    if not s.config.get("raters_per_item"):
+    if not s.raters_per_item:
         tokens, moves = add(conn, s, rater), None
     else:
         tokens, moves = join_panel(conn, s, rater)

@@ -71,7 +71,7 @@ def preference_results(study: Study, items: list[Item], answers: list[Answer], *
             shares[option] = {"votes": int(counts.sum()), "share": _round(share), "ci": [_round(low), _round(high)]}
         entry: dict[str, Any] = {"votes": len(votes), "items_voted": len(keys), "shares": shares}
         raters = {r for r, _, _ in votes}
-        entry["agreement"] = (design_agreement(votes, ratings_per_item=study.config.get("raters_per_item"))
+        entry["agreement"] = (design_agreement(votes, ratings_per_item=study.raters_per_item)
                               if len(raters) >= 2 else None)
         if judges:
             entry["judges"] = _judge_agreement(votes, judges, models, task_of, dim)
@@ -123,7 +123,7 @@ def annotation_results(study: Study, items: list[Item], answers: list[Answer], *
     marks = [(a.rater, f"{a.item_key}|{a.question}", a.answer) for a in answers]
     result: dict[str, Any] = {"study": study.name, "items": len(items), "marks": len(marks),
                               "raters": sorted({a.rater for a in answers})}
-    result["agreement"] = (design_agreement(marks, ratings_per_item=study.config.get("raters_per_item"))
+    result["agreement"] = (design_agreement(marks, ratings_per_item=study.raters_per_item)
                            if len(result["raters"]) >= 2 else None)
     majority = majority_labels(RatingMatrix.from_ratings(marks)) if marks else {}
     result["no_expert_majority"] = sum(1 for v in majority.values() if v is None)

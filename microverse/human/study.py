@@ -144,7 +144,7 @@ def new_token() -> str:
 def add_raters(conn: sqlite3.Connection, study: Study, names: list[str]) -> dict[str, str]:
     """Register raters and return their tokens (shown once; only hashes are stored). In an
     assigned study they join the panel: see :func:`join_panel`."""
-    if study.config.get("raters_per_item"):
+    if study.raters_per_item:
         return join_panel(conn, study, names)[0]
     tokens = {}
     for name in names:
@@ -356,5 +356,5 @@ def rater_answers(conn: sqlite3.Connection, study: Study, rater: str) -> dict[tu
 def study_summary(conn: sqlite3.Connection, study: Study) -> dict[str, Any]:
     raters = store.list_raters(conn, study)
     return {"name": study.name, "kind": study.kind, "items": len(store.list_items(conn, study)),
-            "raters_per_item": study.config.get("raters_per_item"),
+            "raters_per_item": study.raters_per_item,
             "raters": {r: progress(conn, study, r).__dict__ for r in raters}, "config": study.config}

@@ -111,6 +111,12 @@ class Study:
     config: dict[str, Any]
     created_at: str
 
+    @property
+    def raters_per_item(self) -> int | None:
+        """k where each item is assigned to k raters (``--raters-per-item``); None where every
+        rater rates every item (no ``study_assignments`` rows)."""
+        return self.config.get("raters_per_item")
+
 
 @dataclass(frozen=True)
 class Item:
@@ -183,7 +189,7 @@ def _item(row: sqlite3.Row) -> Item:
 def list_items(conn: sqlite3.Connection, study: Study, *, assigned_to: str | None = None) -> list[Item]:
     """The study's items in creation order; with ``assigned_to``, only that rater's where the study
     assigns items (selected in SQL: a rater of a large study does not pay for every payload)."""
-    if assigned_to is not None and study.config.get("raters_per_item"):
+    if assigned_to is not None and study.raters_per_item:
         return [_item(r) for r in conn.execute(
             "SELECT i.* FROM study_items i JOIN study_assignments a ON a.study_id = i.study_id "
             "AND a.item_key = i.item_key WHERE i.study_id = ? AND a.rater = ? ORDER BY i.ordinal",
@@ -201,7 +207,7 @@ def get_item(conn: sqlite3.Connection, study: Study, key: str) -> Item:
 
 def add_rater(conn: sqlite3.Connection, study: Study, rater: str, token_hash: str) -> None:
     with transaction(conn):
-        if study.config.get("raters_per_item"):
+        if study.raters_per_item:
             raise Conflict(f"study {study.name!r} assigns its items; a rater joins with a share of them",
                            fix="use `human add-raters`, which hands the newcomer unstarted items")
         if conn.execute("SELECT 1 FROM study_raters WHERE study_id = ? AND rater = ?",
@@ -239,7 +245,7 @@ def hand_over(conn: sqlite3.Connection, study: Study, old: str, new: str, token_
     in part) stay theirs, so no answer ends up on an item its author no longer holds; with
     none unanswered nothing is registered."""
     with transaction(conn):
-        if not study.config.get("raters_per_item"):
+        if not study.raters_per_item:
             raise Conflict(f"study {study.name!r} does not assign items", fix="add raters with `human add-raters`")
         if not conn.execute("SELECT 1 FROM study_raters WHERE study_id = ? AND rater = ?", (study.id, old)).fetchone():
             raise NotFound(f"study {study.name!r} has no rater {old!r}")
@@ -276,7 +282,7 @@ def join_assigned(conn: sqlite3.Connection, study: Study, token_hashes: dict[str
     raised by ``plan`` (nothing to share) rolls everything back.
     """
     with transaction(conn):
-        if not study.config.get("raters_per_item"):
+        if not study.raters_per_item:
             raise Conflict(f"study {study.name!r} does not assign items", fix="add raters with `human add-raters`")
         taken = sorted(set(token_hashes) & set(list_raters(conn, study)))
         if taken:
@@ -301,7 +307,7 @@ def join_assigned(conn: sqlite3.Connection, study: Study, token_hashes: dict[str
 
 def assigned_items(conn: sqlite3.Connection, study: Study, rater: str) -> set[str] | None:
     """The item keys assigned to ``rater``; None where the study assigns nothing (every item)."""
-    if not study.config.get("raters_per_item"):
+    if not study.raters_per_item:
         return None
     return {r[0] for r in conn.execute("SELECT item_key FROM study_assignments WHERE study_id = ? AND rater = ?",
                                        (study.id, rater))}
@@ -360,7 +366,7 @@ def save_answer(conn: sqlite3.Connection, study: Study, rater: str, item_key: st
     one seen) is a :class:`Conflict` and writes nothing.
     """
     with transaction(conn):
-        if study.config.get("raters_per_item") and not conn.execute(
+        if study.raters_per_item and not conn.execute(
                 "SELECT 1 FROM study_assignments WHERE study_id = ? AND rater = ? AND item_key = ?",
                 (study.id, rater, item_key)).fetchone():
             raise Forbidden(f"item {item_key!r} is not assigned to {rater!r}",
