@@ -22,7 +22,6 @@ import numpy as np
 from microverse.bench.agreement import agreement_summary
 from microverse.bench.canonical import write_canonical
 from microverse.human import study as hs
-from microverse.human.agreement import design_agreement
 from microverse.human.assignment import assign
 from microverse.human.stats import preference_results
 from microverse.human.videos import frame_rate
@@ -101,7 +100,7 @@ def main() -> None:
     print(f"assignment, 20000 items to 10 raters, 3 per item: {(time.perf_counter() - start) * 1000:.0f} ms")
     rng = np.random.default_rng(2)
     incomplete = [(r, k, int(rng.integers(0, 3))) for r, ks in plan.items() for k in ks]
-    timed("agreement on that incomplete design", lambda: design_agreement(incomplete, ratings_per_item=3))
+    timed("agreement on that incomplete design", lambda: agreement_summary(incomplete, ratings_per_item=3))
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -14,8 +14,10 @@ Conventions where the statistics are undefined (documented in docs/human.md):
 - a kappa/alpha whose chance agreement is 1 (every rating the same label) is ``nan``
   (0/0, as scikit-learn and statsmodels give); JSON writes it as ``null``;
 - Cohen's kappa for a pair uses the items both raters labelled;
-- Fleiss' kappa needs the same number of ratings per item, so it uses the items every
-  rater labelled and reports how many those were.
+- Fleiss' kappa needs the same *number* of ratings per item, not the same raters (Fleiss
+  1971), so it uses the items every rater labelled; in a k-of-n design (each item rated by k
+  of the n raters, as an assigned study gives) it uses the items with exactly k ratings. It
+  reports which k and how many items were left out.
 """
 
 from __future__ import annotations
@@ -121,6 +123,7 @@ class FleissKappa:
     n_items: int
     n_raters: int
     n_items_dropped: int
+    ratings_per_item: int
 
 
 def fleiss_kappa_from_counts(counts: np.ndarray) -> float:
@@ -136,14 +139,23 @@ def fleiss_kappa_from_counts(counts: np.ndarray) -> float:
     return _kappa(float(per_item.mean()), float((p_label ** 2).sum()))
 
 
-def fleiss_kappa(matrix: RatingMatrix) -> FleissKappa:
-    """Fleiss' kappa over the items that every rater labelled."""
-    complete = np.all(matrix.codes >= 0, axis=0)
-    n_items = int(complete.sum())
-    if len(matrix.raters) < 2 or n_items == 0:
-        return FleissKappa(math.nan, n_items, len(matrix.raters), len(matrix.items) - n_items)
-    kappa = fleiss_kappa_from_counts(matrix.category_counts()[complete])
-    return FleissKappa(kappa, n_items, len(matrix.raters), len(matrix.items) - n_items)
+def fleiss_kappa(matrix: RatingMatrix, ratings_per_item: int | None = None) -> FleissKappa:
+    """Fleiss' kappa over the items with k ratings each.
+
+    k is every rater, unless ``ratings_per_item`` says the design is k of n, or no item was
+    rated by every rater: then the most common count of ratings per item (at least 2; a tie
+    goes to the larger count).
+    """
+    n_raters = len(matrix.raters)
+    per_item = (matrix.codes >= 0).sum(axis=0)
+    k = ratings_per_item if ratings_per_item is not None and ratings_per_item < n_raters else n_raters
+    if k == n_raters and not (per_item == n_raters).any():
+        common = Counter(int(c) for c in per_item if c >= 2)
+        k = max(common.items(), key=lambda count_items: (count_items[1], count_items[0]))[0] if common else n_raters
+    chosen = per_item == k
+    n_items = int(chosen.sum())
+    kappa = fleiss_kappa_from_counts(matrix.category_counts()[chosen]) if k >= 2 and n_items else math.nan
+    return FleissKappa(kappa, n_items, n_raters, len(matrix.items) - n_items, k)
 
 
 def krippendorff_alpha(matrix: RatingMatrix) -> float:
@@ -175,13 +187,18 @@ def _number(x: float) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), 6)
 
 
-def agreement_summary(ratings: Iterable[Rating], *, source: str | None = None) -> dict:
-    """All three statistics as a JSON-ready dict (``nan`` written as ``None``)."""
+def agreement_summary(ratings: Iterable[Rating], *, ratings_per_item: int | None = None,
+                      source: str | None = None) -> dict:
+    """All three statistics as a JSON-ready dict (``nan`` written as ``None``), with a ``design``
+    entry that says whether every rater rated every item and, if not, what each statistic used.
+
+    ``ratings_per_item`` is a study's k where each item was assigned to k of the raters.
+    """
     matrix = RatingMatrix.from_ratings(ratings, source=source)
     if len(matrix.raters) < 2:
         raise MicroverseError(f"agreement needs at least two raters, found {len(matrix.raters)}",
                               file=source, fix="add ratings from a second rater")
-    fleiss = fleiss_kappa(matrix)
+    fleiss = fleiss_kappa(matrix, ratings_per_item)
     pairs = pairwise_cohen_kappa(matrix)
     kappas = [p.kappa for p in pairs if not math.isnan(p.kappa)]
     return {
@@ -195,6 +212,25 @@ def agreement_summary(ratings: Iterable[Rating], *, source: str | None = None) -
             for p in pairs],
         "cohen_kappa_mean": _number(sum(kappas) / len(kappas)) if kappas else None,
         "fleiss_kappa": {"kappa": _number(fleiss.kappa), "n_items": fleiss.n_items,
-                         "n_raters": fleiss.n_raters, "n_items_dropped": fleiss.n_items_dropped},
+                         "n_raters": fleiss.n_raters, "n_items_dropped": fleiss.n_items_dropped,
+                         "ratings_per_item": fleiss.ratings_per_item},
         "krippendorff_alpha": _number(krippendorff_alpha(matrix)),
+        "design": _design(matrix, pairs, fleiss),
+    }
+
+
+def _design(matrix: RatingMatrix, pairs: list[PairKappa], fleiss: FleissKappa) -> dict:
+    """Complete (every rater, every item) or not, and in words what each statistic then used."""
+    counts = Counter(int(c) for c in (matrix.codes >= 0).sum(axis=0))
+    complete = counts.get(len(matrix.raters), 0) == len(matrix.items)
+    no_overlap = sum(p.n_items == 0 for p in pairs)
+    return {
+        "complete": complete,
+        "items_by_ratings": {str(c): n for c, n in sorted(counts.items())},
+        "pairs_without_shared_items": no_overlap,
+        "note": None if complete else (
+            "incomplete design: each Cohen's kappa uses only the items both raters rated (n_items), "
+            f"{no_overlap} pair(s) share none; Fleiss' kappa uses the items with exactly "
+            f"{fleiss.ratings_per_item} ratings (raters may differ between items); "
+            "Krippendorff's alpha uses every item with 2 or more ratings"),
     }

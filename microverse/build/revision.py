@@ -22,10 +22,10 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from microverse.bench.agreement import agreement_summary
 from microverse.bench.models import Dimension
 from microverse.build.parse_rubric import DraftCriterion, parse_dimension, parse_polarity, parse_weight
 from microverse.errors import MicroverseError
-from microverse.human.agreement import design_agreement
 
 OPS = ("delete", "reweight", "edit", "supplement")
 PANEL = "panel"
@@ -338,8 +338,8 @@ def criterion_labels(drafts: dict[int, list[DraftCriterion]], actions: list[Revi
 def expert_agreement(drafts: dict[int, list[DraftCriterion]], actions: list[RevisionAction],
                      experts: list[str] | None = None, reviewers: dict[int, set[str]] | None = None) -> dict[str, Any]:
     """Pairwise Cohen's kappa (Table 6) plus Fleiss and Krippendorff over the criterion labels
-    (a split panel gives an incomplete design: :func:`microverse.human.agreement.design_agreement`)."""
+    (a split panel gives an incomplete design: :func:`microverse.bench.agreement.agreement_summary` says so)."""
     labels = criterion_labels(drafts, actions, experts, reviewers)
     if len({r for r, _, _ in labels}) < 2:
         raise MicroverseError("agreement needs at least two experts", fix="record a second expert's revision")
-    return design_agreement(labels)
+    return agreement_summary(labels)

@@ -296,10 +296,10 @@ def agreement(
 
     Items may be rated by different subsets of raters: each pair's kappa then uses the items both
     rated, and Fleiss' kappa the items with the most common number of ratings (the output says so)."""
-    from microverse.human.agreement import design_agreement
+    from microverse.bench.agreement import agreement_summary
     from microverse.human.ratings_csv import read_ratings_csv
 
-    summary = design_agreement(read_ratings_csv(ratings), source=str(ratings))
+    summary = agreement_summary(read_ratings_csv(ratings), source=str(ratings))
     if format == OutputFormat.json:
         write_output(json.dumps(summary, indent=2), out)
         return

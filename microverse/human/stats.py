@@ -7,7 +7,7 @@ the raters of one task are not independent draws. Agreement among raters uses
 score on the same dimension (equal scores: a tie), and is compared with the human
 majority of each item (items without a majority are left out and counted). In an assigned
 study (k of n raters per item) the agreement statistics say how they use the incomplete
-design (:mod:`microverse.human.agreement`).
+design (:func:`microverse.bench.agreement.agreement_summary`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from microverse.bench.agreement import RatingMatrix, cohen_kappa, majority_labels, pairwise_cohen_kappa
-from microverse.human.agreement import design_agreement
+from microverse.bench.agreement import RatingMatrix, agreement_summary, cohen_kappa, majority_labels, pairwise_cohen_kappa
 from microverse.human.judges import JudgeView
 from microverse.human.study import TIE
 from microverse.store.studies import Answer, Item, Study
@@ -71,7 +70,7 @@ def preference_results(study: Study, items: list[Item], answers: list[Answer], *
             shares[option] = {"votes": int(counts.sum()), "share": _round(share), "ci": [_round(low), _round(high)]}
         entry: dict[str, Any] = {"votes": len(votes), "items_voted": len(keys), "shares": shares}
         raters = {r for r, _, _ in votes}
-        entry["agreement"] = (design_agreement(votes, ratings_per_item=study.raters_per_item)
+        entry["agreement"] = (agreement_summary(votes, ratings_per_item=study.raters_per_item)
                               if len(raters) >= 2 else None)
         if judges:
             entry["judges"] = _judge_agreement(votes, judges, models, task_of, dim)
@@ -123,7 +122,7 @@ def annotation_results(study: Study, items: list[Item], answers: list[Answer], *
     marks = [(a.rater, f"{a.item_key}|{a.question}", a.answer) for a in answers]
     result: dict[str, Any] = {"study": study.name, "items": len(items), "marks": len(marks),
                               "raters": sorted({a.rater for a in answers})}
-    result["agreement"] = (design_agreement(marks, ratings_per_item=study.raters_per_item)
+    result["agreement"] = (agreement_summary(marks, ratings_per_item=study.raters_per_item)
                            if len(result["raters"]) >= 2 else None)
     majority = majority_labels(RatingMatrix.from_ratings(marks)) if marks else {}
     result["no_expert_majority"] = sum(1 for v in majority.values() if v is None)

@@ -14,11 +14,11 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
 from typer.testing import CliRunner
 
+from microverse.bench.agreement import agreement_summary
 from microverse.bench.canonical import write_canonical
 from microverse.cli.app import app
 from microverse.errors import MicroverseError
 from microverse.human import study as hs
-from microverse.human.agreement import design_agreement
 from microverse.human.assignment import assign
 from microverse.human.stats import preference_results
 from microverse.store import studies as store
@@ -143,11 +143,11 @@ def test_agreement_on_the_incomplete_design_matches_the_reference_libraries(assi
     assert agreement["design"]["complete"] is False and "only the items both raters rated" in agreement["design"]["note"]
 
 
-def test_design_agreement_without_a_known_k_uses_the_common_count():
+def test_agreement_without_a_known_k_uses_the_common_count():
     # 4 raters, items rated by 2 or 3 of them and none by all: Fleiss on the six 2-rating items
     rows = [(r, i, (i + (r == "d")) % 2) for i in range(6) for r in ("ab" if i % 2 else "cd")]
     rows += [(r, 10 + i, i % 2) for i in range(3) for r in "abc"]
-    summary = design_agreement(rows)
+    summary = agreement_summary(rows)
     table = np.array([[sum(lab == v for _, item, lab in rows if item == i) for v in (0, 1)] for i in range(6)])
     assert summary["fleiss_kappa"]["n_items"] == 6 and summary["fleiss_kappa"]["ratings_per_item"] == 2
     assert summary["fleiss_kappa"]["kappa"] == pytest.approx(sm_fleiss(table), abs=1e-6)
