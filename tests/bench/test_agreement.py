@@ -94,6 +94,30 @@ def test_fleiss_random_matches_statsmodels_and_drops_incomplete_items():
         assert result.kappa == pytest.approx(inter_rater.fleiss_kappa(ref_table))
 
 
+def test_fleiss_on_a_k_of_n_design_uses_the_items_with_k_ratings():
+    """Each item rated by 2 of 4 raters (different pairs): Fleiss needs equal counts, not equal raters."""
+    rng = np.random.default_rng(5)
+    raters = ["a", "b", "c", "d"]
+    pairs = [(i % 4, (i + 1 + i // 4) % 4) for i in range(40)]
+    pairs = [(x, y if y != x else (x + 2) % 4) for x, y in pairs]
+    labels = rng.integers(0, 2, size=(40, 2))
+    ratings = [(raters[r], item, str(labels[item][slot])) for item, pair in enumerate(pairs)
+               for slot, r in enumerate(pair)]
+    ratings += [(r, 40, "1") for r in raters[:3]]  # one item with 3 ratings: not the common count
+    matrix = RatingMatrix.from_ratings(ratings)
+    ref_table, _ = inter_rater.aggregate_raters(labels.astype(str))
+    for result in (fleiss_kappa(matrix), fleiss_kappa(matrix, ratings_per_item=2)):
+        assert (result.ratings_per_item, result.n_items, result.n_items_dropped) == (2, 40, 1)
+        assert result.kappa == pytest.approx(inter_rater.fleiss_kappa(ref_table))
+    summary = agreement_summary(ratings, ratings_per_item=2)
+    assert summary["design"]["complete"] is False and summary["design"]["items_by_ratings"] == {"2": 40, "3": 1}
+    assert "exactly 2 ratings" in summary["design"]["note"]
+    complete = agreement_summary([(r, i, str((i + len(r)) % 2)) for r in raters for i in range(5)])
+    assert complete["design"] == {"complete": True, "items_by_ratings": {"4": 5}, "pairs_without_shared_items": 0,
+                                  "note": None}
+    assert complete["fleiss_kappa"]["ratings_per_item"] == 4
+
+
 def test_krippendorff_textbook_value_with_missing():
     # Krippendorff (2011), "Computing Krippendorff's alpha-reliability", nominal example: alpha = 0.743
     n = None
