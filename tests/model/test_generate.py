@@ -77,13 +77,18 @@ def test_generate_rejects_bad_settings_with_one_line(tiny_model, tmp_path):
 
 
 def test_an_unusable_attention_backend_is_one_clean_line(tiny_model, tmp_path):
-    for backend, says in (("flsh", "must be one of"), ("flash", "flash-attn")):  # a typo; a kernel not installed
+    from diffusers.models.attention_dispatch import _AttentionBackendRegistry
+
+    default = _AttentionBackendRegistry._active_backend
+    # a typo; a kernel not installed; a kernel diffusers accepts but that cannot run on a CPU
+    for backend, says in (("flsh", "diffusers has: _flash_3"), ("flash", "flash-attn"), ("_native_cudnn", "")):
         result = runner.invoke(app, ["generate", "--prompt", "x", "--out", str(tmp_path / "v.mp4"), "--model",
                                      str(tiny_model), "--height", "64", "--width", "64", "--frames", "5", "--steps",
                                      "1", "--attention-backend", backend])
         assert result.exit_code == 2 and "Traceback" not in result.output, result.output
         assert f"attention backend '{backend}' cannot be used here" in result.output and says in result.output
     assert not (tmp_path / "v.mp4").exists()
+    assert _AttentionBackendRegistry._active_backend == default  # diffusers' process-wide default is untouched
 
 @pytest.mark.slow
 def test_step_cache_and_compiled_blocks_combine(tiny_model):

@@ -21,6 +21,25 @@ def video_tokens(frames: int, height: int, width: int) -> int:
     return (1 + (frames - 1) // 4) * (height // 16) * (width // 16)
 
 
+def check_backend(name: str, heads: int, head_dim: int, *, device: str, dtype) -> None:
+    """Raise (ValueError, RuntimeError) unless backend ``name`` runs a small self-attention of this head shape here.
+
+    diffusers accepts a name whose kernel cannot run here (cuDNN on a CPU, flash on an older GPU),
+    which would otherwise fail only mid-sampling, after the model has loaded. The check runs in
+    diffusers' ``attention_backend`` context, which checks the kernel's package and restores the
+    process-wide default after; ``set_attention_backend`` changes that default even when it fails.
+    """
+    import torch
+    from diffusers.models.attention_dispatch import AttentionBackendName, attention_backend, dispatch_attention_fn
+
+    names = sorted(b.value for b in AttentionBackendName)
+    if name not in names:
+        raise ValueError(f"no such backend (diffusers has: {', '.join(names)})")
+    q = torch.zeros(2, 16, heads, head_dim, device=device, dtype=dtype)
+    with attention_backend(name):
+        dispatch_attention_fn(q, q, q, backend=name)
+
+
 def fastest_attention_backend(heads: int, head_dim: int, tokens: int, *, batch: int = 2, dtype=None,
                               device: str = "cuda", candidates=CANDIDATES, repeats: int = 3) -> tuple[str, dict]:
     """The fastest usable backend for self-attention of this shape, and every usable one's seconds.

@@ -132,12 +132,19 @@ class MicroVersePipeline(WanPipeline):
         trace (``torch.compiler.disable``), so with the cache on the blocks are compiled with graph
         breaks allowed (``fullgraph=False``; a block compiled earlier without them is compiled again).
         """
-        if attention_backend == "auto":
+        from microverse.model.pipelines.attention import check_backend
+
+        auto = attention_backend == "auto"
+        if auto:
             attention_backend = self._fastest_attention_backend(video_size)
         if attention_backend:
-            try:
+            config = self.transformer.config
+            try:  # checked first: setting a backend also makes it diffusers' process-wide default
+                if not auto:  # what auto picked has run here already
+                    check_backend(attention_backend, config.num_attention_heads, config.attention_head_dim,
+                                  device=str(self._transformer_device()), dtype=self.transformer.dtype)
                 self.transformer.set_attention_backend(attention_backend)
-            except (ValueError, RuntimeError) as exc:  # an unknown name, or its kernel package is missing here
+            except (ValueError, RuntimeError) as exc:  # an unknown name, a missing package, no kernel here
                 raise MicroverseError(f"attention backend {attention_backend!r} cannot be used here: {exc}",
                                       fix="pass --attention-backend auto or default, or install the "
                                           "package that backend needs") from None
@@ -151,10 +158,16 @@ class MicroVersePipeline(WanPipeline):
             self._blocks_fullgraph = not cached
         return self
 
+    def _transformer_device(self) -> torch.device:
+        """Where the transformer runs: with model CPU offload it lives on the CPU but runs on the GPU."""
+        from diffusers.utils.torch_utils import get_module_execution_device
+
+        return get_module_execution_device(self.transformer)
+
     def _fastest_attention_backend(self, video_size: tuple[int, int, int]) -> str | None:
         from microverse.model.pipelines.attention import fastest_attention_backend, video_tokens
 
-        device = self.transformer.device
+        device = self._transformer_device()
         if device.type != "cuda":
             self.attention_choice = None
             return None
