@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -70,19 +73,14 @@ class SigintProbe:
         pass
 
     def __call__(self, item: dict) -> dict:
-        import signal
-        from pathlib import Path
-
         line = next(s for s in Path("/proc/self/status").read_text().splitlines() if s.startswith("SigIgn:"))
         return {"probe.sigint_ignored": bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))}
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/status"), reason="reads /proc")
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc")
 def test_ctrl_c_is_the_parents_alone_pool_workers_ignore_it():
     """Without this every pool worker printed a KeyboardInterrupt traceback under the one clean line."""
-    import signal
-
     from microverse.data import engine
 
     spec = engine.StageSpec("probe", "clip_id", SigintProbe, {})
