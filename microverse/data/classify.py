@@ -64,6 +64,9 @@ def read_labels(csv_path: Path, dataset: Path | None = None) -> list[dict]:
             except ValueError:
                 raise MicroverseError("start_frame and end_frame must be whole frame numbers", file=str(csv_path),
                                       item=f"line {line}") from None
+        elif not row.get("clip_id"):
+            raise MicroverseError("this line names no video (and no clip_id)", file=str(csv_path), item=f"line {line}",
+                                  fix="fill in its video path or clip_id, or delete the line")
         else:
             if dataset is None:
                 raise MicroverseError("clip_id labels need the dataset folder", file=str(csv_path),

@@ -68,6 +68,9 @@ def test_bad_label_files_name_the_line(tmp_path, labelled):
         read_labels(bad)
     with pytest.raises(MicroverseError, match="not UTF-8 text"):
         read_labels(labelled.parent / "micro0.mp4")  # a video given where the CSV goes
+    bad.write_text(f"video,label\n{labelled.parent / 'micro0.mp4'},1\n,0\n")  # a row without its video
+    with pytest.raises(MicroverseError, match="line 3: this line names no video"):
+        read_labels(bad, dataset=tmp_path)
 
 
 def test_undecodable_labelled_clips_are_all_named_before_training(tmp_path, tiny_videomae, labelled, cli):
