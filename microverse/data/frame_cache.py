@@ -10,7 +10,7 @@ Where: in memory while the tensors fit ``memory_bytes``; the rest as ``.npy`` fi
 preprocessing recipe. So a changed file or another model input size never reuses a stale
 tensor, and a rerun on the same clips (another learning rate, more epochs, or after a kill)
 decodes only what is not on disk yet. Files are written to a temporary name and renamed, so a
-kill never leaves half a tensor. The tensors are exactly the decoder's (float32 kept as is), so
+kill never leaves half a tensor under a real name, and the next fill deletes the temporary it left. The tensors are exactly the decoder's (float32 kept as is), so
 training with the cache gives the same weights as without it.
 """
 
@@ -59,6 +59,7 @@ class FrameCache:
         """
         import torch
 
+        self._remove_stale_partials()
         todo, keys = [], {}
         for i in indices:
             try:  # keyed before decoding: a file that changes meanwhile is decoded again next time
@@ -111,6 +112,13 @@ class FrameCache:
             self.decoded += 1
         return failed
 
+    def _remove_stale_partials(self) -> None:
+        """A kill mid-write leaves ``<key>.<pid>.partial`` (~10 MB a clip); remove those whose writer is gone."""
+        for partial in self.folder.glob("*.partial"):
+            pid = partial.suffixes[-2][1:] if len(partial.suffixes) >= 2 else ""
+            if pid.isdigit() and not _process_alive(int(pid)):
+                partial.unlink(missing_ok=True)
+
     def _write(self, key: str, tensor) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{key}.npy"
@@ -126,3 +134,13 @@ class FrameCache:
         import torch
 
         return torch.from_numpy(np.load(self.files[i]))
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True

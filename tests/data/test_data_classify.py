@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -199,3 +201,17 @@ def test_frame_cache_decodes_each_clip_once_and_trains_the_same_weights(tmp_path
     os.utime(item["path"], ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     assert cache.key(item) != before
     assert cache.key({**item, "end_frame": 4}) != cache.key(item)
+
+
+def test_frame_cache_removes_partial_files_left_by_a_killed_writer(tmp_path):
+    from microverse.data.frame_cache import FrameCache
+
+    folder = tmp_path / "frame-cache"
+    folder.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a finished process: its pid names no writer any more
+    stale, live = folder / f"abc.{dead.pid}.partial", folder / f"def.{os.getpid()}.partial"
+    stale.write_bytes(b"half a tensor")
+    live.write_bytes(b"being written")
+    FrameCache([], lambda item: None, recipe="r", folder=folder, memory_bytes=0).fill([])
+    assert not stale.exists() and live.exists()
