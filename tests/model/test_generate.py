@@ -64,7 +64,9 @@ def test_generate_with_a_named_attention_backend_matches_the_default(tiny_model,
         result = runner.invoke(app, ["generate", "--prompt", "a cell", "--out", str(tmp_path / f"{name}.mp4"),
                                      "--attention-backend", backend, *common])
         assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "math.json").read_text())["speed"] == {"attention_backend": "_native_math"}
+    sidecar = json.loads((tmp_path / "math.json").read_text())
+    assert sidecar["speed"] == {"attention_backend": "_native_math"} and sidecar["attention_backend"] == "_native_math"
+    assert json.loads((tmp_path / "default.json").read_text())["attention_backend"] is None
     default, math = read_video(tmp_path / "default.mp4"), read_video(tmp_path / "math.mp4")
     assert np.abs(default.astype(int) - math.astype(int)).max() <= 2  # exact attention: same video up to rounding
 
@@ -302,6 +304,22 @@ def test_attention_auto_is_timed_at_the_size_being_generated(tiny_model, monkeyp
     spec = gen.ModelSpec(model=str(tiny_model), device="cpu", speed={"attention_backend": "auto"})
     spec.load(gen.GenerationSettings(height=64, width=48, frames=9, steps=1))
     assert timed == [(9, 64, 48)]
+
+def test_attention_auto_with_no_working_kernel_is_one_clean_error(tiny_model, monkeypatch):
+    """On a GPU where every kernel fails, auto stops with our error before sampling, not a traceback."""
+    from microverse.model.pipelines import attention
+    from microverse.model.pipelines.loading import load_pipeline
+    from microverse.model.pipelines.pipeline_microverse import MicroVersePipeline
+
+    def nothing_runs(*args, **kwargs):
+        raise RuntimeError("no attention backend ran on this machine")
+
+    monkeypatch.setattr(MicroVersePipeline, "_transformer_device", lambda self: torch.device("cuda"))
+    monkeypatch.setattr(attention, "fastest_attention_backend", nothing_runs)
+    pipe = load_pipeline(str(tiny_model))
+    with pytest.raises(MicroverseError, match="'auto' cannot be used here: no attention backend ran"):
+        pipe.optimize(attention_backend="auto")
+
 
 def test_attention_auto_skips_a_backend_that_runs_but_computes_garbage(monkeypatch):
     from diffusers.models import attention_dispatch

@@ -74,7 +74,7 @@ def sample_video(pipe, prompt: str, settings: GenerationSettings, spec: ModelSpe
                   guidance_scale=settings.guidance, generator=generator,
                   max_sequence_length=settings.max_sequence_length).frames[0]
     seconds = time.perf_counter() - started
-    attention = getattr(pipe, "attention_choice", None)  # what "auto" picked, if it timed anything
+    attention = getattr(pipe, "attention_choice", None)  # the backend named, or what "auto" picked
     sidecar = {"prompt": prompt, **settings.to_dict(), **spec.describe(), "seconds": round(seconds, 3),
                "device": str(pipe.device), "attention_backend": attention["backend"] if attention else None,
                "versions": _versions(), **(extra or {})}

@@ -135,19 +135,21 @@ class MicroVersePipeline(WanPipeline):
         from microverse.model.pipelines.attention import check_backend
 
         auto = attention_backend == "auto"
-        if auto:
-            attention_backend = self._fastest_attention_backend(video_size)
-        if attention_backend:
-            config = self.transformer.config
-            try:  # checked first: setting a backend also makes it diffusers' process-wide default
-                if not auto:  # what auto picked has run here already
-                    check_backend(attention_backend, config.num_attention_heads, config.attention_head_dim,
-                                  device=str(self._transformer_device()), dtype=self.transformer.dtype)
+        try:  # an unknown name, a missing package, no kernel here: one clean error, never mid-sampling
+            if auto:
+                attention_backend = self._fastest_attention_backend(video_size)
+            elif attention_backend:
+                config = self.transformer.config
+                # checked first: setting a backend also makes it diffusers' process-wide default
+                check_backend(attention_backend, config.num_attention_heads, config.attention_head_dim,
+                              device=str(self._transformer_device()), dtype=self.transformer.dtype)
+                self.attention_choice = {"backend": attention_backend, "seconds": None}
+            if attention_backend:
                 self.transformer.set_attention_backend(attention_backend)
-            except (ValueError, RuntimeError) as exc:  # an unknown name, a missing package, no kernel here
-                raise MicroverseError(f"attention backend {attention_backend!r} cannot be used here: {exc}",
-                                      fix="pass --attention-backend auto or default, or install the "
-                                          "package that backend needs") from None
+        except (ValueError, RuntimeError) as exc:
+            raise MicroverseError(f"attention backend {attention_backend!r} cannot be used here: {exc}",
+                                  fix="pass --attention-backend auto or default, or install the "
+                                      "package that backend needs") from None
         if step_cache_threshold:
             from diffusers import FirstBlockCacheConfig
 
