@@ -10,7 +10,8 @@ Where: in memory while the tensors fit ``memory_bytes``; the rest as ``.npy`` fi
 preprocessing recipe. So a changed file or another model input size never reuses a stale
 tensor, and a rerun on the same clips (another learning rate, more epochs, or after a kill)
 decodes only what is not on disk yet. Files are written to a temporary name and renamed, so a
-kill never leaves half a tensor under a real name, and the next fill deletes the temporary it left. The tensors are exactly the decoder's (float32 kept as is), so
+kill never leaves half a tensor under a real name, and the next fill deletes the temporary it
+left. The tensors are exactly the decoder's (float32 kept as is), so
 training with the cache gives the same weights as without it.
 """
 
