@@ -61,9 +61,7 @@ def create_revision_study(conn: sqlite3.Connection, name: str, *, seed: int = 0)
 
 def record_screening(conn: sqlite3.Connection, study: Study, rater: str, item_key: str, choice: str,
                      rationale: str, seen_revision: int | None) -> Answer:
-    if study.kind != SCREENING:
-        raise MicroverseError(f"study {study.name!r} is not a screening study")
-    store.get_item(conn, study, item_key)
+    hs.answerable_item(conn, study, SCREENING, item_key)
     if choice not in ("1", "0"):
         raise MicroverseError(f"invalid choice {choice!r}", fix="approve (1) or reject (0)")
     return store.save_answer(conn, study, rater, item_key, APPROVE, choice,
@@ -73,10 +71,7 @@ def record_screening(conn: sqlite3.Connection, study: Study, rater: str, item_ke
 def record_revision(conn: sqlite3.Connection, study: Study, rater: str, item_key: str, question: str,
                     fields: dict[str, Any], seen_revision: int | None) -> Answer:
     """One criterion decision (or the supplements list), checked like an actions-file line."""
-    if study.kind != REVISION:
-        raise MicroverseError(f"study {study.name!r} is not a revision study")
-    item = store.get_item(conn, study, item_key)
-    hs.check_question(study, item, question)
+    item = hs.answerable_item(conn, study, REVISION, item_key, question)
     task = item.task_index
     if question == SUPPLEMENTS:
         previous = hs.rater_answers(conn, study, rater).get((item_key, SUPPLEMENTS))

@@ -309,19 +309,22 @@ def progress_of(study: Study, items: list[Item], answers: dict[tuple[str, str], 
     return Progress(done_items, len(items), done_q, sum(len(qs) for _, qs in asked))
 
 
-def check_question(study: Study, item: Item, question: str) -> None:
-    if question not in questions(study, item) + list(item.payload.get("optional_questions", [])):
+def answerable_item(conn: sqlite3.Connection, study: Study, kind: str, item_key: str,
+                    question: str | None = None) -> Item:
+    """The item an answer is for, once the study is of ``kind`` and ``question`` (if given) is one of its own."""
+    if study.kind != kind:
+        raise MicroverseError(f"study {study.name!r} is not {'an' if kind[0] in 'aeiou' else 'a'} {kind} study")
+    item = store.get_item(conn, study, item_key)
+    if question is not None and question not in questions(study, item) + list(item.payload.get("optional_questions", [])):
         raise MicroverseError(f"item {item.key!r} has no question {question!r}",
                               fix=f"answer one of {', '.join(questions(study, item))}")
+    return item
 
 
 def record_preference(conn: sqlite3.Connection, study: Study, rater: str, item_key: str, dimension: str,
                       choice: str, seen_revision: int | None) -> Answer:
     """Save a click: ``choice`` is a shown position (A/B/C) or ``tie``; the model it meant is stored."""
-    if study.kind != PREFERENCE:
-        raise MicroverseError(f"study {study.name!r} is not a preference study")
-    item = store.get_item(conn, study, item_key)
-    check_question(study, item, dimension)
+    item = answerable_item(conn, study, PREFERENCE, item_key, dimension)
     shown = layout(study, rater, item)
     choice = choice.strip()
     if choice.lower() == TIE:
@@ -339,10 +342,7 @@ def record_preference(conn: sqlite3.Connection, study: Study, rater: str, item_k
 def record_annotation(conn: sqlite3.Connection, study: Study, rater: str, item_key: str, criterion: str,
                       value: str, seen_revision: int | None) -> Answer:
     """Save one criterion mark: 1 (the video meets it) or 0."""
-    if study.kind != ANNOTATION:
-        raise MicroverseError(f"study {study.name!r} is not an annotation study")
-    item = store.get_item(conn, study, item_key)
-    check_question(study, item, criterion)
+    item = answerable_item(conn, study, ANNOTATION, item_key, criterion)
     if str(value).strip() not in ("0", "1"):
         raise MicroverseError(f"invalid mark {value!r}", fix="mark 1 (met) or 0 (not met)")
     return store.save_answer(conn, study, rater, item.key, criterion, str(value).strip(), None, seen_revision)
